@@ -4,7 +4,7 @@
 input, complex one-pole filters (AMT's ``efilt``), one different filter per row.
 Baseline: a Python loop of ``scipy.signal.lfilter`` over the rows, in the same run.
 
-Run: ``python benchmarks/bench_iir.py``
+Run: ``python -m benchmarks.bench_iir``
 """
 
 from __future__ import annotations

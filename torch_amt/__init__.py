@@ -2,12 +2,51 @@
 
 Layered, differentiable ``torch.nn.Module`` stages (outer/middle ear, gammatone and
 DRNL filterbanks, inner-hair-cell envelope, adaptation loops, modulation filterbanks)
-and the published models composed from them, validated numerically against the
-outputs of AMT 1.4.0.
+and the published models composed from them (:class:`Dau1997`, :class:`Jepsen2008`,
+:class:`King2019`), validated numerically against the outputs of AMT 1.4.0.
 """
 
-from torch_amt import dsp
+from torch_amt import dsp, functional, levels, scales
+from torch_amt.models import MODELS, Dau1997, Jepsen2008, King2019
+from torch_amt.stages import (
+    AdaptLoop,
+    ButterworthFilter,
+    DRNLFilterbank,
+    FastKing2019ModulationFilterbank,
+    FastModulationFilterbank,
+    GammatoneFilterbank,
+    HeadphoneFilter,
+    IHCEnvelope,
+    King2019Compression,
+    King2019ModulationFilterbank,
+    MiddleEarFilter,
+    ModulationFilterbank,
+    pad_modulation_outputs,
+)
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["dsp", "__version__"]
+__all__ = [
+    "MODELS",
+    "AdaptLoop",
+    "ButterworthFilter",
+    "DRNLFilterbank",
+    "Dau1997",
+    "FastKing2019ModulationFilterbank",
+    "FastModulationFilterbank",
+    "GammatoneFilterbank",
+    "HeadphoneFilter",
+    "IHCEnvelope",
+    "Jepsen2008",
+    "King2019",
+    "King2019Compression",
+    "King2019ModulationFilterbank",
+    "MiddleEarFilter",
+    "ModulationFilterbank",
+    "__version__",
+    "dsp",
+    "functional",
+    "levels",
+    "pad_modulation_outputs",
+    "scales",
+]

@@ -1,6 +1,25 @@
-"""Signal-processing kernels with no auditory knowledge: IIR filtering, FFT convolution,
-filter design."""
+"""Signal-processing kernels with no auditory knowledge: the IIR kernel, FFT convolution
+and resampling, filter design, FIR design, the Hilbert transform and the adaptation-loop
+recurrence."""
 
-from torch_amt.dsp.iir import lfilter, sosfilt, use_backend
+from torch_amt.dsp.design import butter, freqz, octave_butter, poly
+from torch_amt.dsp.fft import fftconvolve, fftresample
+from torch_amt.dsp.fir import fir2, minimum_phase
+from torch_amt.dsp.hilbert import hilbert
+from torch_amt.dsp.iir import get_backend, lfilter, sosfilt, use_backend
 
-__all__ = ["lfilter", "sosfilt", "use_backend"]
+__all__ = [
+    "butter",
+    "fftconvolve",
+    "fftresample",
+    "fir2",
+    "freqz",
+    "get_backend",
+    "hilbert",
+    "lfilter",
+    "minimum_phase",
+    "octave_butter",
+    "poly",
+    "sosfilt",
+    "use_backend",
+]

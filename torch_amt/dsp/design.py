@@ -4,15 +4,23 @@ The designs follow the textbook analogue-prototype route that MATLAB/Octave and
 SciPy share (Butterworth poles, frequency pre-warping, bilinear transform, polynomial
 expansion), written in torch so that cut-off frequencies can be learnable parameters
 and receive gradients.
+
+AMT's low-frequency filters are so ill-conditioned that one unit in the last place of
+a coefficient moves their output by up to ~1e-3 relative (King 2019's 2-Hz modulation
+band-pass). :func:`butter` therefore returns, by default, the coefficients Octave's
+``butter`` computes, bit for bit (:func:`octave_butter`: the same operations in the
+same order with IEEE doubles), while its gradient is that of the differentiable torch
+design of the same function.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
-__all__ = ["poly", "butter", "freqz"]
+__all__ = ["poly", "butter", "octave_butter", "octave_poly", "freqz"]
 
 _BTYPES = {"low": "lowpass", "lowpass": "lowpass", "high": "highpass", "highpass": "highpass",
            "bandpass": "bandpass", "band": "bandpass", "pass": "bandpass",
@@ -41,13 +49,105 @@ def poly(roots: torch.Tensor) -> torch.Tensor:
     return c
 
 
+def octave_poly(roots: list[complex]) -> list[complex]:
+    """Octave's ``poly``: expand ``Π (z - r_k)`` one root at a time, Python complex scalars."""
+    y = [complex(1.0)] + [complex(0.0)] * len(roots)
+    for j, r in enumerate(roots, start=1):
+        prev = y[:j]
+        for i in range(j):
+            y[i + 1] = y[i + 1] - r * prev[i]
+    return y
+
+
+def _csqrt(z: complex) -> complex:
+    """glibc ``csqrt`` for finite, normal arguments (what Octave's ``sqrt`` calls)."""
+    re, im = z.real, z.imag
+    if im == 0.0:
+        if re < 0:
+            return complex(0.0, math.copysign(math.sqrt(-re), im))
+        return complex(abs(math.sqrt(re)), math.copysign(0.0, im))
+    if re == 0.0:
+        r = math.sqrt(0.5 * abs(im))
+        return complex(r, math.copysign(r, im))
+    d = float(np.hypot(re, im))
+    if re > 0:
+        r = math.sqrt(0.5 * (d + re))
+        s = 0.5 * (im / r)
+    else:
+        s = math.sqrt(0.5 * (d - re))
+        r = abs(0.5 * (im / s))
+    return complex(r, math.copysign(s, im))
+
+
+def _bilinear_point(x: complex) -> complex:
+    """``(2 + x·T) / (2 - x·T)`` with T = 2, component-wise as Octave evaluates it."""
+    return complex(2 + x.real * 2, x.imag * 2) / complex(2 - x.real * 2, -(x.imag * 2))
+
+
+def octave_butter(order: int, wn, btype: str = "low") -> tuple[np.ndarray, np.ndarray]:
+    """Octave signal-package ``[b, a] = butter(order, wn, btype)``, bit for bit.
+
+    ``wn`` is normalised to the Nyquist frequency (a pair for ``'bandpass'``). Kuc's
+    analogue prototype poles, pre-warping, ``sftrans``, ``bilinear`` (T = 2) and ``poly``
+    are evaluated in Octave's order with IEEE double operations and the C library's
+    elementary functions.
+
+    Returns
+    -------
+    b, a : ndarray, float64
+    """
+    w = [math.tan(math.pi * float(v) / 2) for v in np.atleast_1d(np.asarray(wn, float))]
+    poles = []
+    for k in range(1, order + 1):
+        theta = math.pi * (2 * k + order - 1) / (2 * order)
+        poles.append(complex(math.cos(theta), math.sin(theta)))
+    if order % 2 == 1:
+        poles[(order + 1) // 2 - 1] = complex(-1.0)
+    zeros: list[complex] = []
+    if btype in ("low", "lowpass"):
+        gain = 1.0 * (1.0 / w[0]) ** float(-order)
+        poles = [complex(w[0] * p.real, w[0] * p.imag) for p in poles]
+    elif btype in ("high", "highpass"):
+        prod = complex(1.0)
+        for p in poles:
+            prod = prod * (-p)
+        gain = 1.0 * (1 / prod).real
+        poles = [w[0] / p for p in poles]
+        zeros = [complex(0.0)] * order
+    elif btype in ("bandpass", "band", "pass"):
+        fl, fh = w
+        gain = 1.0 * (1.0 / (fh - fl)) ** float(-order)
+        half = (fh - fl) / 2
+        centre = [complex(p.real * half, p.imag * half) for p in poles]
+        roots = [_csqrt(c * c - fh * fl) for c in centre]
+        poles = ([c + r for c, r in zip(centre, roots, strict=True)]
+                 + [c - r for c, r in zip(centre, roots, strict=True)])
+        zeros = [complex(0.0)] * order
+    else:
+        raise ValueError(f"octave_butter supports 'low', 'high' and 'bandpass', got {btype!r}")
+    num = complex(1.0)
+    for z in zeros:
+        num = num * complex((2 - z.real * 2) / 2, (-(z.imag * 2)) / 2)
+    den = complex(1.0)
+    for p in poles:
+        den = den * complex((2 - p.real * 2) / 2, (-(p.imag * 2)) / 2)
+    zgain = ((gain * num.real / den) if num.imag == 0 else (gain * num / den)).real
+    zpoles = [_bilinear_point(p) for p in poles]
+    zzeros = [_bilinear_point(z) for z in zeros]
+    zzeros += [complex(-1.0)] * (len(zpoles) - len(zzeros))
+    b = np.array([(zgain * c).real for c in octave_poly(zzeros)])
+    a = np.array([c.real for c in octave_poly(zpoles)])
+    return b, a
+
+
 def _real_if_conjugate(c: torch.Tensor) -> torch.Tensor:
     return c.real if c.is_complex() else c
 
 
 def butter(order: int, cutoff, fs: float, btype: str = "low",
-           dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
-    """Digital Butterworth filter, as ``scipy.signal.butter(order, cutoff, btype, fs=fs)``.
+           dtype: torch.dtype = torch.float64, *, exact: bool = True
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Digital Butterworth filter: MATLAB/Octave ``butter(order, cutoff/(fs/2), btype)``.
 
     Parameters
     ----------
@@ -63,6 +163,11 @@ def butter(order: int, cutoff, fs: float, btype: str = "low",
     dtype : torch.dtype
         Real dtype of the returned coefficients (ignored if ``cutoff`` is a floating
         tensor, whose dtype is used).
+    exact : bool
+        ``True`` (default): the values are Octave's, bit for bit (:func:`octave_butter`;
+        low, high and band-pass), the gradient that of the torch design below.
+        ``False``: the torch design alone, which equals ``scipy.signal.butter`` to
+        ~1e-16 and may differ from Octave in the last bit.
 
     Returns
     -------
@@ -125,7 +230,24 @@ def butter(order: int, cutoff, fs: float, btype: str = "low",
     gain = k * _real_if_conjugate(torch.prod(fs2 - z, dim=-1) / torch.prod(fs2 - p, dim=-1))
     b = gain[..., None] * _real_if_conjugate(poly(zz))
     a = _real_if_conjugate(poly(pz))
+    if exact and kind != "bandstop":
+        b, a = _with_octave_values(b, a, order, (2 * wn / fs).detach(), kind)
     return b, a
+
+
+def _with_octave_values(b: torch.Tensor, a: torch.Tensor, order: int, wn: torch.Tensor,
+                        kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Replace the values of ``b, a`` by Octave's, keeping their gradient (straight-through:
+    both are the same function of the cut-off, evaluated in a different rounding order)."""
+    band = kind == "bandpass"
+    flat = wn.reshape(-1, 2) if band else wn.reshape(-1)
+    rows = [octave_butter(order, w.tolist(), kind.replace("pass", "") if not band else kind)
+            for w in flat.cpu().to(torch.float64)]
+    b_exact = torch.tensor(np.stack([r[0] for r in rows]), dtype=b.dtype,
+                           device=b.device).reshape(b.shape)
+    a_exact = torch.tensor(np.stack([r[1] for r in rows]), dtype=a.dtype,
+                           device=a.device).reshape(a.shape)
+    return b + (b_exact - b).detach(), a + (a_exact - a).detach()
 
 
 def freqz(b: torch.Tensor, a: torch.Tensor | float = 1.0, n: int = 512,

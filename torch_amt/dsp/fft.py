@@ -5,7 +5,7 @@ from __future__ import annotations
 import scipy.fft
 import torch
 
-__all__ = ["fftconvolve"]
+__all__ = ["fftconvolve", "fftresample"]
 
 
 def fftconvolve(x: torch.Tensor, h: torch.Tensor, length: int | None = None) -> torch.Tensor:
@@ -52,3 +52,49 @@ def fftconvolve(x: torch.Tensor, h: torch.Tensor, length: int | None = None) -> 
         y = torch.fft.irfft(torch.fft.rfft(x.to(dtype), n_fft) * torch.fft.rfft(h.to(dtype), n_fft),
                             n_fft)
     return y[..., :length]
+
+
+def fftresample(x: torch.Tensor, length: int) -> torch.Tensor:
+    """Fourier interpolation of ``x`` to ``length`` samples (LTFAT ``fftresample``).
+
+    For real signals the one-sided spectrum (``rfft``) is cut or zero-padded to
+    ``length // 2 + 1`` bins, transformed back with ``irfft`` to ``length`` samples and
+    scaled by ``length / T``, as LTFAT 2.5 computes it (AMT's ``dau1997`` and
+    ``king2019`` use it for their final ``subfs`` resampling). Complex signals use the
+    two-sided spectrum, cut or zero-padded symmetrically in the middle.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., T)
+        Signal, treated as one period of a periodic signal.
+    length : int
+        Number of output samples.
+
+    Returns
+    -------
+    Tensor, shape (..., length)
+        Differentiable with respect to ``x``.
+    """
+    if not isinstance(x, torch.Tensor) or not (x.is_floating_point() or x.is_complex()):
+        raise TypeError("x must be a floating-point or complex torch.Tensor")
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"x must have a non-empty last (time) axis, got {tuple(x.shape)}")
+    if int(length) != length or length < 1:
+        raise ValueError(f"length must be a positive integer, got {length!r}")
+    length, n_in = int(length), x.shape[-1]
+    if x.is_complex():
+        spec = torch.fft.fft(x)
+        keep = min(length, n_in)
+        low, high = (keep + 1) // 2, keep // 2
+        out = spec.new_zeros(*spec.shape[:-1], length)
+        out[..., :low] = spec[..., :low]
+        if high:
+            out[..., length - high:] = spec[..., n_in - high:]
+        return torch.fft.ifft(out) / n_in * length
+    spec = torch.fft.rfft(x)
+    bins = length // 2 + 1
+    if bins <= spec.shape[-1]:
+        spec = spec[..., :bins]
+    else:
+        spec = torch.nn.functional.pad(spec, (0, bins - spec.shape[-1]))
+    return torch.fft.irfft(spec, length) / n_in * length

@@ -10,13 +10,17 @@ speed and gradients are solved in one place.
   initial state unless ``zi`` is given, coefficients normalised by ``a[..., 0]``.
   The arithmetic order per sample is Octave's, so AMT's all-pole and FIR filters
   are reproduced bit for bit.
-* Real and complex signals and coefficients (float32/64, complex64/128). The
-  computation runs in the precision of ``x`` (complex when any operand is complex);
-  the CPU kernel accumulates float32/complex64 rows in double precision and rounds
-  the output once.
+* Real and complex signals and coefficients (float32/64, complex64/128). The output has
+  the precision of ``x`` (complex when any operand is complex). Both backends
+  accumulate in double precision and round the output once; coefficients keep their own
+  precision (float64 coefficients are not rounded to float32 for a float32 signal).
 * Backends: on CPU a numba kernel, parallel over rows; on any other device (and on
-  CPU when forced with :func:`use_backend`) an exact pure-torch blocked state-space
-  formulation (intra-block Toeplitz product + log-depth scan over block states).
+  CPU when forced with :func:`use_backend`) a pure-torch formulation with no
+  sample-by-sample loop: the FIR numerator, then one complex one-pole section per root
+  of ``a``, each solved in blocks (Toeplitz products) with a log-depth scan across
+  blocks. It equals the recursion up to rounding; for ill-conditioned direct forms
+  (high order, repeated poles at low frequency) that rounding is amplified just as in
+  any other evaluation order, so only the numba kernel reproduces Octave bit for bit.
 * Backward is hand-written and exact. With ``y = A⁻¹(B x + d)`` (``d`` = initial
   state) and ``u = A⁻ᴴ g`` (the same recursion run backwards in time on the incoming
   gradient ``g``)::
@@ -159,7 +163,7 @@ def _numba_forward(x, b, a, zi):
     acc = _acc_dtype(b.dtype)
     n = b.shape[-1] - 1
     zi_np = np.zeros((x.shape[0], n), dtype=acc) if zi is None else _np(zi, acc)
-    y = np.empty(tuple(x.shape), dtype=_numpy_dtype(b.dtype))
+    y = np.empty(tuple(x.shape), dtype=_numpy_dtype(_output_dtype(x, b)))
     _nb_forward(_np(x), _np(b, acc), _np(a, acc), zi_np, y)
     return torch.from_numpy(y)
 
@@ -185,61 +189,84 @@ def _numba_backward(g, x, y, b, a, needs):
 # --------------------------------------------------------------------------- torch kernels
 
 
-def _torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
-                   zi: torch.Tensor | None, block: int = _TORCH_BLOCK) -> torch.Tensor:
-    """Exact blocked state-space evaluation of the TDF-II recursion (pure torch).
+def _fir(x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``v[t] = Σ_k b[:, k] x[:, t-k]`` (zero history), by shifted products."""
+    n_t = x.shape[-1]
+    v = b[:, :1] * x
+    for k in range(1, min(b.shape[-1], n_t + 1)):
+        v = v + b[:, k : k + 1] * torch.nn.functional.pad(x[:, : n_t - k], (k, 0))
+    return v
 
-    The signal is cut into blocks of ``L`` samples. Inside a block the output is the
-    response to the block's input (a product with the Toeplitz matrix of the first
-    ``L`` impulse-response taps, exact) plus the response to the state at the block
-    start. The block-start states follow ``s[k+1] = Fᴸ s[k] + R x_k``, a linear
-    recurrence evaluated by a Hillis–Steele scan in ``log2(K)`` steps.
+
+def _one_pole(u: torch.Tensor, p: torch.Tensor, block: int) -> torch.Tensor:
+    """``y[t] = p·y[t-1] + u[t]`` (zero initial state) for rows ``u (N, T)``, poles ``p (N,)``.
+
+    Blocks of ``L`` samples are solved at once with the Toeplitz matrix of ``p^j``; the
+    block-end values are carried by ``s[k+1] = pᴸ s[k] + w[k]``, a scalar linear
+    recurrence evaluated by a log-depth (Hillis–Steele) scan with the powers ``p^(L·2^i)``.
+    Scalars multiply with relative rounding only, so nothing cancels.
     """
-    n_rows, n_t = x.shape
-    n = b.shape[-1] - 1
-    if n == 0:
-        return b[:, :1] * x
-    dtype, device = x.dtype, x.device
+    n_rows, n_t = u.shape
     L = max(1, min(block, n_t))
     n_blocks = -(-n_t // L)
-    # companion matrix of the TDF-II state update: z' = F z + G x, y = z[0] + b0 x
-    F = torch.zeros(n_rows, n, n, dtype=dtype, device=device)
-    F[:, :, 0] = -a[:, 1:]
-    if n > 1:
-        idx = torch.arange(n - 1, device=device)
-        F[:, idx, idx + 1] = 1
-    G = b[:, 1:] - a[:, 1:] * b[:, :1]
-    # V[s] = F^s G (s = 0..L-1) and O[t] = e0ᵀ F^t (t = 0..L-1)
-    V = [G]
-    O = [torch.zeros(n_rows, n, dtype=dtype, device=device)]
-    O[0][:, 0] = 1
-    for _ in range(L - 1):
-        V.append(torch.einsum("rij,rj->ri", F, V[-1]))
-        O.append(torch.einsum("ri,rij->rj", O[-1], F))
-    V = torch.stack(V, dim=1)  # (N, L, n)
-    O = torch.stack(O, dim=1)  # (N, L, n)
-    h = torch.cat([b[:, :1], V[:, : L - 1, 0]], dim=1)  # impulse response, (N, L)
-    tt = torch.arange(L, device=device)
-    lag = tt[:, None] - tt[None, :]
-    zero = torch.zeros((), dtype=dtype, device=device)
-    toep = torch.where(lag >= 0, h[:, lag.clamp(min=0)], zero)
-    R = V.flip(1)  # R[:, s] = F^(L-1-s) G
-    X = torch.nn.functional.pad(x, (0, n_blocks * L - n_t)).reshape(n_rows, n_blocks, L)
-    W = torch.einsum("rks,rsi->rki", X, R)  # state contribution of each block, (N, K, n)
-    P = torch.einsum("rij,rjk->rik", F, torch.linalg.matrix_power(F, L - 1)) if L > 1 else F
-    if zi is not None:
-        W = W.clone()
-        W[:, 0] = W[:, 0] + torch.einsum("rij,rj->ri", P, zi)
-    # inclusive scan: S_end[k] = Σ_{j≤k} P^{k-j} W[j]
-    Q, d = P, 1
-    while d < n_blocks:
-        W = torch.cat([W[:, :d], W[:, d:] + torch.einsum("rij,rkj->rki", Q, W[:, :-d])], dim=1)
-        Q = Q @ Q
-        d *= 2
-    s0 = zi if zi is not None else torch.zeros(n_rows, n, dtype=dtype, device=device)
-    S = torch.cat([s0[:, None], W[:, :-1]], dim=1)  # block-start states, (N, K, n)
-    Y = torch.einsum("rts,rks->rkt", toep, X) + torch.einsum("rti,rki->rkt", O, S)
+    j = torch.arange(L, device=u.device)
+    # p^0 .. p^(L-1) by repeated multiplication (a complex pow would give NaN for p = 0,
+    # the root that a trailing zero coefficient of ``a`` contributes)
+    powers = torch.cumprod(torch.cat([torch.ones_like(p)[:, None],
+                                      p[:, None].expand(-1, L - 1)], dim=1), dim=1)
+    lag = j[:, None] - j[None, :]
+    toep = torch.where(lag >= 0, powers[:, lag.clamp(min=0)],
+                       torch.zeros((), dtype=powers.dtype, device=u.device))
+    U = torch.nn.functional.pad(u, (0, n_blocks * L - n_t)).reshape(n_rows, n_blocks, L)
+    Y = torch.einsum("rts,rks->rkt", toep, U)  # zero-state response of every block
+    # block-end values with the carried state: inclusive scan of s_k = p^L s_{k-1} + w_k
+    w = Y[:, :, -1]
+    q, step = powers[:, -1] * p, 1  # p^L
+    while step < n_blocks:
+        w = torch.cat([w[:, :step], w[:, step:] + q[:, None] * w[:, :-step]], dim=1)
+        q, step = q * q, step * 2
+    carried = torch.nn.functional.pad(w[:, :-1], (1, 0))  # state entering each block
+    Y = Y + carried[:, :, None] * (powers * p[:, None])[:, None, :]
     return Y.reshape(n_rows, n_blocks * L)[:, :n_t]
+
+
+def _poles(a: torch.Tensor) -> torch.Tensor:
+    """Roots of ``a (N, n+1)`` (``a[:, 0] == 1``): eigenvalues of the companion matrix."""
+    n = a.shape[-1] - 1
+    companion = torch.zeros(a.shape[0], n, n, dtype=a.dtype, device=a.device)
+    companion[:, 0, :] = -a[:, 1:]
+    if n > 1:
+        idx = torch.arange(n - 1, device=a.device)
+        companion[:, idx + 1, idx] = 1
+    return torch.linalg.eigvals(companion)
+
+
+def _torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
+                   zi: torch.Tensor | None, block: int = _TORCH_BLOCK) -> torch.Tensor:
+    """The recursion in pure torch: FIR numerator, then a cascade of one-pole sections.
+
+    ``B(z)/A(z)`` is applied as the FIR ``B`` followed by ``1/(1 - p_k z⁻¹)`` for every
+    root ``p_k`` of ``A`` (a backward-stable eigenvalue computation, so the cascade is the
+    given filter up to rounding of its coefficients). Each one-pole section is solved
+    blockwise in parallel (:func:`_one_pole`); unlike powers of a companion matrix,
+    scalar powers of a pole cannot cancel, so high-order, low-frequency filters stay as
+    accurate as their coefficients allow. An initial state ``zi`` acts as the input
+    sequence ``zi[0], ..., zi[n-1], 0, ...`` of ``1/A`` (TDF-II), added to the output.
+    """
+    n = a.shape[-1] - 1
+    if n == 0:
+        return b[:, :1] * x
+    real = not (x.is_complex() or b.is_complex() or a.is_complex())
+    ctype = torch.complex128 if x.dtype in (torch.float64, torch.complex128) else \
+        torch.complex64
+    poles = _poles(a.to(ctype))
+    v = _fir(x.to(ctype), b.to(ctype))
+    if zi is not None:
+        d = torch.nn.functional.pad(zi.to(ctype), (0, max(0, x.shape[-1] - n)))
+        v = v + d[:, : x.shape[-1]]
+    for k in range(n):
+        v = _one_pole(v, poles[:, k], block)
+    return v.real if real else v
 
 
 def _torch_backward(g, x, y, b, a, needs):
@@ -293,11 +320,19 @@ def _resolve_backend(device: torch.device) -> str:
     return _backend
 
 
+def _output_dtype(x: torch.Tensor, b: torch.Tensor) -> torch.dtype:
+    """The precision of ``x``, complex if the signal or the coefficients are."""
+    single = x.dtype in (torch.float32, torch.complex64)
+    if x.is_complex() or b.is_complex():
+        return torch.complex64 if single else torch.complex128
+    return torch.float32 if single else torch.float64
+
+
 class _LFilterRows(torch.autograd.Function):
     """Rows ``x (N, T)`` through ``b, a (N, n+1)`` with ``a[:, 0] == 1``.
 
-    ``b``, ``a`` (and ``zi``) share the compute dtype; ``x`` has the same precision and
-    may be real while the coefficients are complex."""
+    ``b``, ``a`` (and ``zi``) share one dtype, at least as precise as ``x``; ``x`` may be
+    real while the coefficients are complex. The output has the precision of ``x``."""
 
     @staticmethod
     def forward(ctx, x, b, a, zi):
@@ -307,7 +342,8 @@ class _LFilterRows(torch.autograd.Function):
         else:
             cplx = b.is_complex()
             y = _torch_forward(_wide(x, cplx), _wide(b, cplx), _wide(a, cplx),
-                               None if zi is None else _wide(zi, cplx)).to(b.dtype)
+                               None if zi is None else _wide(zi, cplx)).to(
+                                   _output_dtype(x, b))
         ctx.backend = backend
         ctx.has_zi = zi is not None
         ctx.save_for_backward(x, b, a, y)
@@ -352,9 +388,14 @@ def _as_coefficients(c, name: str, like: torch.Tensor) -> torch.Tensor:
     return c
 
 
-def _compute_dtype(x: torch.Tensor, *coeffs: torch.Tensor) -> torch.dtype:
+def _coefficient_dtype(x: torch.Tensor, *coeffs: torch.Tensor) -> torch.dtype:
+    """Complex if any operand is; double if ``x`` or any coefficient is double.
+
+    Coefficients are never rounded to single precision: the kernels accumulate in
+    double precision anyway, and ill-conditioned filters (high order, low frequency)
+    lose most of their accuracy when their coefficients are rounded to float32."""
     complex_ = x.is_complex() or any(c.is_complex() for c in coeffs)
-    double = x.dtype in (torch.float64, torch.complex128)
+    double = any(t.dtype in (torch.float64, torch.complex128) for t in (x, *coeffs))
     if complex_:
         return torch.complex128 if double else torch.complex64
     return torch.float64 if double else torch.float32
@@ -406,10 +447,7 @@ def lfilter(x: torch.Tensor, b, a, zi: torch.Tensor | None = None) -> torch.Tens
     a = _as_coefficients(a, "a", x)
     if a.device.type == "cpu" and bool((a[..., 0] == 0).any()):
         raise ValueError("a[..., 0] must be non-zero (the filter is normalised by it)")
-    dtype = _compute_dtype(x, b, a)
-    # a real signal stays real (the kernels read it as is); coefficients take the
-    # compute dtype, complex if any operand is complex
-    x = x.to(dtype if x.is_complex() else dtype.to_real())
+    dtype = _coefficient_dtype(x, b, a)
     b, a = b.to(dtype), a.to(dtype)
     try:
         lead = torch.broadcast_shapes(x.shape[:-1], b.shape[:-1], a.shape[:-1])

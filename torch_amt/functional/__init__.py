@@ -1,0 +1,34 @@
+"""Stateless functions ``f(x, params) -> y``: the math behind the stages (like
+torchaudio's functional/transforms split)."""
+
+from torch_amt.functional.adaptation import ADAPTLOOP_PRESETS, adaptloop, minspl_to_minlvl
+from torch_amt.functional.compression import (
+    COMPRESSION_METHODS,
+    king2019_compression,
+    power_compression,
+)
+from torch_amt.functional.drnl import DRNL_PRESETS, drnl, lopezpoveda2001
+from torch_amt.functional.ears import headphonefilter, middleearfilter
+from torch_amt.functional.gammatone import auditoryfilterbank, gammatone_coefficients
+from torch_amt.functional.ihc import IHC_METHODS, ihc_envelope
+from torch_amt.functional.modulation import king2019_modfilterbank, modfilterbank
+
+__all__ = [
+    "ADAPTLOOP_PRESETS",
+    "COMPRESSION_METHODS",
+    "DRNL_PRESETS",
+    "IHC_METHODS",
+    "adaptloop",
+    "auditoryfilterbank",
+    "drnl",
+    "gammatone_coefficients",
+    "headphonefilter",
+    "ihc_envelope",
+    "king2019_compression",
+    "king2019_modfilterbank",
+    "lopezpoveda2001",
+    "middleearfilter",
+    "minspl_to_minlvl",
+    "modfilterbank",
+    "power_compression",
+]

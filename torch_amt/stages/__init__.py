@@ -1,0 +1,33 @@
+"""Auditory stages as ``torch.nn.Module``s, one per file (configuration and buffers; the
+math lives in :mod:`torch_amt.functional`)."""
+
+from torch_amt.stages.adaptation import AdaptLoop
+from torch_amt.stages.butterworth import ButterworthFilter
+from torch_amt.stages.compression import King2019Compression
+from torch_amt.stages.drnl import DRNLFilterbank
+from torch_amt.stages.ears import HeadphoneFilter, MiddleEarFilter
+from torch_amt.stages.gammatone import GammatoneFilterbank
+from torch_amt.stages.ihc import IHCEnvelope
+from torch_amt.stages.modulation import (
+    FastKing2019ModulationFilterbank,
+    FastModulationFilterbank,
+    King2019ModulationFilterbank,
+    ModulationFilterbank,
+    pad_modulation_outputs,
+)
+
+__all__ = [
+    "AdaptLoop",
+    "ButterworthFilter",
+    "DRNLFilterbank",
+    "FastKing2019ModulationFilterbank",
+    "FastModulationFilterbank",
+    "GammatoneFilterbank",
+    "HeadphoneFilter",
+    "IHCEnvelope",
+    "King2019Compression",
+    "King2019ModulationFilterbank",
+    "MiddleEarFilter",
+    "ModulationFilterbank",
+    "pad_modulation_outputs",
+]

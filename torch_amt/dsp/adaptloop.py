@@ -1,0 +1,282 @@
+"""Kernel of the adaptation-loop recurrence (Püschel 1988; Dau et al. 1996a), differentiable.
+
+This is the one nonlinear recurrence of the package with its own kernel (every linear
+recursive filter goes through :func:`torch_amt.dsp.lfilter`). It knows nothing about
+levels or presets; :mod:`torch_amt.functional.adaptation` derives the coefficients.
+
+Recurrence (per row, per sample ``t``, loops ``j = 1..L`` in series; AMT
+``comp_adaptloop``'s arithmetic order)::
+
+    v_0 = x[t]
+    q_j = v_{j-1} / s_j                                (divide by the loop's state)
+    v_j = factor_j / (1 + exp(expfac_j (q_j - 1))) - offset_j   if limited and q_j > 1
+        = q_j                                                    otherwise
+    s_j <- a1_j s_j + b0_j v_j                         (one-pole low-pass of the output)
+    y[t] = v_L
+
+Backward is the exact reverse-time adjoint. The forward stores the divisor states
+``s_j`` of every step (``(N, T, L)``, only when a gradient is needed); the backward
+recomputes ``q_j, v_j`` from them and runs, for ``t = T-1..0`` and ``j = L..1``::
+
+    ḡ_j   = ∂L/∂v_j (from loop j+1, or the output) + b0_j λ_j
+    ∂L/∂b0_j += λ_j v_j,   ∂L/∂a1_j += λ_j s_j
+    ĝ_j   = ḡ_j f_j'(q_j)          (plus the limiter-parameter gradients)
+    ∂L/∂v_{j-1} = ĝ_j / s_j,   λ_j <- a1_j λ_j - ĝ_j q_j / s_j
+
+(``λ_j`` = adjoint of the state after the update), in one compiled pass, so a training
+step never builds a per-sample autograd graph.
+
+Backends follow :func:`torch_amt.dsp.iir.use_backend`: numba on CPU (parallel over
+rows), an exact pure-torch loop elsewhere (or when forced). Both compute in float64
+and return float64.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import torch
+
+from torch_amt.dsp import iir
+
+__all__ = ["adaptloop_recurrence"]
+
+
+# --------------------------------------------------------------------------- numba kernels
+
+
+@numba.njit(parallel=True, cache=True)
+def _nb_forward(x, a1, b0, s0, factor, expfac, offset, limited, store, states,
+                y):  # pragma: no cover - compiled
+    n_rows, n_t = x.shape
+    n_loops = a1.shape[1]
+    for r in numba.prange(n_rows):
+        s = s0[r].copy()
+        for t in range(n_t):
+            v = x[r, t]
+            for j in range(n_loops):
+                if store:
+                    states[r, t, j] = s[j]
+                v = v / s[j]
+                if limited and v > 1.0:
+                    v = factor[r, j] / (1.0 + np.exp(expfac[r, j] * (v - 1.0))) - offset[r, j]
+                s[j] = a1[r, j] * s[j] + b0[r, j] * v
+            y[r, t] = v
+
+
+@numba.njit(parallel=True, cache=True)
+def _nb_backward(g, x, states, a1, b0, factor, expfac, offset, limited,
+                 gx, ga1, gb0, gs0, gfac, gexp, goff):  # pragma: no cover - compiled
+    n_rows, n_t = g.shape
+    n_loops = a1.shape[1]
+    for r in numba.prange(n_rows):
+        lam = np.zeros(n_loops)
+        q = np.empty(n_loops)
+        v = np.empty(n_loops + 1)
+        sig = np.zeros(n_loops)
+        acc_a1 = np.zeros(n_loops)
+        acc_b0 = np.zeros(n_loops)
+        acc_fac = np.zeros(n_loops)
+        acc_exp = np.zeros(n_loops)
+        acc_off = np.zeros(n_loops)
+        for t in range(n_t - 1, -1, -1):
+            v[0] = x[r, t]
+            for j in range(n_loops):
+                q[j] = v[j] / states[r, t, j]
+                if limited and q[j] > 1.0:
+                    e = np.exp(expfac[r, j] * (q[j] - 1.0))
+                    v[j + 1] = factor[r, j] / (1.0 + e) - offset[r, j]
+                    sig[j] = 1.0 / (1.0 + e)
+                else:
+                    v[j + 1] = q[j]
+            gv = g[r, t]
+            for j in range(n_loops - 1, -1, -1):
+                s = states[r, t, j]
+                gvj = gv + b0[r, j] * lam[j]
+                acc_b0[j] += lam[j] * v[j + 1]
+                acc_a1[j] += lam[j] * s
+                if limited and q[j] > 1.0:
+                    # f = factor σ - offset, σ = 1 / (1 + exp(expfac (q - 1)))
+                    dsig = -sig[j] * (1.0 - sig[j])  # dσ / d(expfac (q - 1))
+                    acc_fac[j] += gvj * sig[j]
+                    acc_exp[j] += gvj * factor[r, j] * dsig * (q[j] - 1.0)
+                    acc_off[j] -= gvj
+                    gq = gvj * factor[r, j] * dsig * expfac[r, j]
+                else:
+                    gq = gvj
+                gv = gq / s
+                lam[j] = a1[r, j] * lam[j] - gq * q[j] / s
+            gx[r, t] = gv
+        for j in range(n_loops):
+            ga1[r, j] = acc_a1[j]
+            gb0[r, j] = acc_b0[j]
+            gs0[r, j] = lam[j]
+            gfac[r, j] = acc_fac[j]
+            gexp[r, j] = acc_exp[j]
+            goff[r, j] = acc_off[j]
+
+
+def _np64(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t.detach().numpy(), dtype=np.float64)
+
+
+def _numba_forward(x, params, limited, store):
+    n_rows, n_t = x.shape
+    a1, b0, s0, factor, expfac, offset = (_np64(p) for p in params)
+    states = np.empty((n_rows, n_t, a1.shape[1]) if store else (1, 1, 1), dtype=np.float64)
+    y = np.empty((n_rows, n_t), dtype=np.float64)
+    _nb_forward(_np64(x), a1, b0, s0, factor, expfac, offset, limited, store, states, y)
+    return torch.from_numpy(y), torch.from_numpy(states) if store else None
+
+
+def _numba_backward(g, x, states, params, limited):
+    a1, b0, _, factor, expfac, offset = (_np64(p) for p in params)
+    grads = [np.empty(a1.shape) for _ in range(6)]
+    gx = np.empty(tuple(g.shape))
+    _nb_backward(_np64(g), _np64(x), states.numpy(), a1, b0, factor, expfac, offset, limited,
+                 gx, *grads)
+    return [torch.from_numpy(gx)] + [torch.from_numpy(arr) for arr in grads]
+
+
+# --------------------------------------------------------------------------- torch kernels
+
+
+def _limit(q, factor, expfac, offset):
+    """Limiter output and σ = 1 / (1 + exp(expfac (q - 1))) where ``q > 1``."""
+    over = q > 1
+    denominator = 1.0 + torch.exp(expfac * (q.clamp_min(1.0) - 1.0))
+    value = factor / denominator - offset
+    return torch.where(over, value, q), over, 1.0 / denominator
+
+
+def _torch_forward(x, params, limited, store):
+    a1, b0, s0, factor, expfac, offset = (p.t() for p in params)  # (L, N) rows per loop
+    n_loops, n_t = a1.shape[0], x.shape[1]
+    s = list(s0.clone())
+    y = torch.empty_like(x)
+    stored = []
+    for t in range(n_t):
+        v = x[:, t]
+        for j in range(n_loops):
+            if store:
+                stored.append(s[j])
+            v = v / s[j]
+            if limited:
+                v = _limit(v, factor[j], expfac[j], offset[j])[0]
+            s[j] = a1[j] * s[j] + b0[j] * v
+        y[:, t] = v
+    states = torch.stack(stored, dim=-1).reshape(x.shape[0], n_t, n_loops) if store else None
+    return y, states
+
+
+def _torch_backward(g, x, states, params, limited):
+    a1, b0, _, factor, expfac, offset = (p.t() for p in params)
+    n_loops, n_t = a1.shape[0], x.shape[1]
+    zeros = torch.zeros_like(a1)
+    lam = list(zeros.clone())
+    acc = {k: list(zeros.clone()) for k in ("a1", "b0", "fac", "exp", "off")}
+    gx = torch.empty_like(x)
+    for t in range(n_t - 1, -1, -1):
+        s = states[:, t, :].t()
+        v, q, over, sig = [x[:, t]], [], [], []
+        for j in range(n_loops):
+            q.append(v[j] / s[j])
+            if limited:
+                value, mask, sg = _limit(q[j], factor[j], expfac[j], offset[j])
+                v.append(value)
+                over.append(mask)
+                sig.append(sg)
+            else:
+                v.append(q[j])
+        gv = g[:, t]
+        for j in range(n_loops - 1, -1, -1):
+            gvj = gv + b0[j] * lam[j]
+            acc["b0"][j] = acc["b0"][j] + lam[j] * v[j + 1]
+            acc["a1"][j] = acc["a1"][j] + lam[j] * s[j]
+            if limited:
+                dsig = -sig[j] * (1.0 - sig[j])
+                m = over[j].to(gvj.dtype)
+                acc["fac"][j] = acc["fac"][j] + m * gvj * sig[j]
+                acc["exp"][j] = acc["exp"][j] + m * gvj * factor[j] * dsig * (q[j] - 1.0)
+                acc["off"][j] = acc["off"][j] - m * gvj
+                gq = torch.where(over[j], gvj * factor[j] * dsig * expfac[j], gvj)
+            else:
+                gq = gvj
+            gv = gq / s[j]
+            lam[j] = a1[j] * lam[j] - gq * q[j] / s[j]
+        gx[:, t] = gv
+    per_row = [torch.stack(rows, dim=-1)  # lists of L tensors (N,) -> (N, L)
+               for rows in (acc["a1"], acc["b0"], lam, acc["fac"], acc["exp"], acc["off"])]
+    return [gx, *per_row]
+
+
+# --------------------------------------------------------------------------- autograd
+
+
+class _AdaptLoopRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, a1, b0, s0, factor, expfac, offset, limited):
+        backend = iir._resolve_backend(x.device)
+        params = (a1, b0, s0, factor, expfac, offset)
+        store = any(ctx.needs_input_grad[:7])
+        if backend == "numba":
+            y, states = _numba_forward(x, params, limited, store)
+        else:
+            with torch.no_grad():
+                y, states = _torch_forward(x.double(), [p.double() for p in params], limited,
+                                           store)
+        ctx.backend, ctx.limited = backend, limited
+        if store:
+            ctx.states = states
+            ctx.save_for_backward(x, *params)
+        return y
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        x, *params = ctx.saved_tensors
+        if ctx.backend == "numba":
+            grads = _numba_backward(g, x, ctx.states, params, ctx.limited)
+        else:
+            grads = _torch_backward(g.double(), x.double(), ctx.states,
+                                    [p.double() for p in params], ctx.limited)
+        out = [gr.to(device=t.device, dtype=t.dtype) if need else None
+               for gr, t, need in zip(grads, (x, *params), ctx.needs_input_grad[:7],
+                                      strict=True)]
+        return (*out, None)
+
+
+def adaptloop_recurrence(x: torch.Tensor, a1: torch.Tensor, b0: torch.Tensor, s0: torch.Tensor,
+                         factor: torch.Tensor, expfac: torch.Tensor, offset: torch.Tensor,
+                         limited: bool) -> torch.Tensor:
+    """Run the adaptation-loop recurrence over rows (see the module docstring).
+
+    Parameters
+    ----------
+    x : Tensor, shape (N, T)
+        Input rows (already floored at the minimum level), time last. The recurrence
+        runs in float64 whatever the dtype of ``x``.
+    a1, b0 : Tensor, shape (N, L)
+        One-pole coefficients of each loop's low-pass, per row.
+    s0 : Tensor, shape (N, L)
+        Initial (steady-state) divisor of each loop.
+    factor, expfac, offset : Tensor, shape (N, L)
+        Overshoot-limiter constants (ignored when ``limited`` is False).
+    limited : bool
+        Apply the overshoot limiter where the loop output exceeds 1.
+
+    Returns
+    -------
+    Tensor, shape (N, T)
+        Output of the last loop (before AMT's scaling to model units), in float64
+        (round it after any further arithmetic).
+        Differentiable w.r.t. ``x`` and every coefficient tensor, by the hand-written
+        adjoint.
+    """
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (N, T), got {tuple(x.shape)}")
+    params = [p.to(torch.float64).expand(x.shape[0], -1).contiguous()
+              for p in (a1, b0, s0, factor, expfac, offset)]
+    if any(p.shape != params[0].shape for p in params):
+        raise ValueError("a1, b0, s0, factor, expfac and offset must have the same shape (N, L)")
+    return _AdaptLoopRows.apply(x.contiguous(), *params, bool(limited))

@@ -1,0 +1,372 @@
+"""Dual-resonance nonlinear (DRNL) filterbank, AMT 1.4.0 ``lopezpoveda2001``.
+
+Each channel sums a linear path (gain, gammatone cascade, low-pass cascade) and a
+nonlinear path (gammatone cascade, broken-stick compression, gammatone cascade,
+low-pass cascade). Every channel parameter follows ``10^p0 · fc^p1`` of the channel
+centre frequency. The input is first rescaled by ``gaindb(x, dboffset - 100)``
+(AMT reads ``dboffset = dbspl(1) = 93.98``) and filtered by a middle-ear FIR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import torch
+
+from torch_amt import _checks
+from torch_amt.dsp.iir import lfilter
+from torch_amt.functional.ears import ear_filter, middleearfilter
+from torch_amt.functional.gammatone import (
+    GammatoneDesign,
+    _complex_divide,
+    _libm1,
+    _libm2,
+    cast_design,
+    direct_form_ok,
+    filter_channels,
+    gammatone_design,
+    octave_poly,
+)
+from torch_amt.scales import audfiltbw, erbspacebw
+
+__all__ = [
+    "DRNLParams",
+    "DRNL_PRESETS",
+    "CHANNEL_QUANTITIES",
+    "DRNLDesign",
+    "drnl_channel_values",
+    "drnl_design",
+    "octave_butter_lowpass",
+    "broken_stick",
+    "drnl",
+    "lopezpoveda2001",
+]
+
+DBSPL_AMT = 93.98  # AMT 1.4.0 dbspl(1), the level of an rms of 1 that lopezpoveda2001 assumes
+PATHS = ("bothparts", "linonly", "nlinonly")
+
+
+@dataclass(frozen=True)
+class DRNLParams:
+    """Parameters of ``lopezpoveda2001`` (AMT ``arg_lopezpoveda2001`` key-values).
+
+    Every ``(p0, p1)`` pair gives the channel value ``10^p0 · fc^p1``.
+
+    Attributes
+    ----------
+    lin_ngt, lin_nlp : int
+        Order of the linear-path gammatone and number of cascaded 2nd-order
+        Butterworth low-passes.
+    lin_fc, lin_bw, lin_gain, lin_lp_cutoff : (float, float)
+        Linear-path gammatone centre frequency and bandwidth (Hz), gain, low-pass
+        cut-off (Hz).
+    nlin_ngt_before, nlin_ngt_after : int or None
+        Nonlinear-path gammatone orders before/after the compression (``None``: same as
+        before).
+    nlin_nlp : int
+        Number of nonlinear-path low-passes.
+    nlin_fc_before, nlin_fc_after, nlin_bw_before, nlin_bw_after, nlin_lp_cutoff
+        Nonlinear-path gammatone centre frequencies/bandwidths and low-pass cut-off
+        (``None`` for the "after" values: same as before).
+    nlin_a, nlin_b, nlin_c : (float, float)
+        Broken-stick compression ``sign(y)·min(a|y|^d, b|y|^c)``; ``a`` and ``b`` are
+        evaluated at ``min(fc, compresslimit)``.
+    nlin_d : float
+        Exponent of the linear segment (1).
+    compresslimit : float or None
+        Frequency above which ``a`` and ``b`` stop changing (Hz).
+    middleear : str or None
+        Middle-ear FIR applied first (``'lopezpoveda2001'``, ``'jepsen2008'``, ``None``:
+        AMT flags ``'middleear'``, ``'jepsen2008'``, ``'no_middleear'``).
+    """
+
+    lin_ngt: int = 2
+    lin_nlp: int = 4
+    lin_fc: tuple[float, float] = (-0.06762, 1.01679)
+    lin_bw: tuple[float, float] = (0.03728, 0.78563)
+    lin_gain: tuple[float, float] = (4.20405, -0.47909)
+    lin_lp_cutoff: tuple[float, float] = (-0.06762, 1.01679)
+    nlin_ngt_before: int = 3
+    nlin_ngt_after: int | None = None
+    nlin_nlp: int = 3
+    nlin_fc_before: tuple[float, float] = (-0.05252, 1.01650)
+    nlin_fc_after: tuple[float, float] | None = None
+    nlin_bw_before: tuple[float, float] = (-0.03193, 0.77426)
+    nlin_bw_after: tuple[float, float] | None = None
+    nlin_lp_cutoff: tuple[float, float] = (-0.05252, 1.01650)
+    nlin_a: tuple[float, float] = (1.40298, 0.81916)
+    nlin_b: tuple[float, float] = (1.61912, -0.81867)
+    nlin_c: tuple[float, float] = (math.log10(0.25), 0.0)
+    nlin_d: float = 1.0
+    compresslimit: float | None = None
+    middleear: str | None = "lopezpoveda2001"
+
+    def resolved(self) -> DRNLParams:
+        """Copy with the empty "after" settings expanded, as AMT does."""
+        return dataclasses.replace(
+            self,
+            nlin_ngt_after=self.nlin_ngt_before if self.nlin_ngt_after is None
+            else self.nlin_ngt_after,
+            nlin_fc_after=self.nlin_fc_before if self.nlin_fc_after is None
+            else self.nlin_fc_after,
+            nlin_bw_after=self.nlin_bw_before if self.nlin_bw_after is None
+            else self.nlin_bw_after)
+
+
+#: AMT parameter sets: the defaults (Lopez-Poveda & Meddis 2001, human) and the group
+#: ``jepsen2008`` of ``arg_lopezpoveda2001`` (Jepsen et al. 2008; see README quirk 1).
+DRNL_PRESETS: dict[str, DRNLParams] = {
+    "lopezpoveda2001": DRNLParams(),
+    "jepsen2008": DRNLParams(lin_bw=(0.03728, 0.75), lin_lp_cutoff=(-0.06762, 1.01),
+                             nlin_bw_before=(-0.03193, 0.77), compresslimit=1500.0,
+                             nlin_ngt_before=2, middleear="jepsen2008"),
+}
+
+#: Per-channel quantities derived from the parameters (and made learnable by the module).
+CHANNEL_QUANTITIES = ("lin_fc", "lin_bw", "lin_gain", "lin_lp_cutoff", "nlin_fc_before",
+                      "nlin_fc_after", "nlin_bw_before", "nlin_bw_after", "nlin_lp_cutoff",
+                      "nlin_a", "nlin_b", "nlin_c")
+
+
+def _polfun(par: tuple[float, float], f: torch.Tensor) -> torch.Tensor:
+    """AMT ``polfun``: ``10^par(1) · f^par(2)`` (C-library ``pow`` values)."""
+    return math.pow(10.0, par[0]) * _libm2(torch.pow, math.pow, f, float(par[1]))
+
+
+def drnl_channel_values(fc: torch.Tensor, params: DRNLParams) -> dict[str, torch.Tensor]:
+    """Evaluate every per-channel DRNL quantity at the centre frequencies ``fc (F,)``."""
+    p = params.resolved()
+    fclimit = fc if p.compresslimit is None else torch.clamp(fc, max=p.compresslimit)
+    values = {name: _polfun(getattr(p, name), fc) for name in CHANNEL_QUANTITIES
+              if name not in ("nlin_a", "nlin_b")}
+    values["nlin_a"] = _polfun(p.nlin_a, fclimit)
+    values["nlin_b"] = _polfun(p.nlin_b, fclimit)
+    return values
+
+
+@dataclass(frozen=True)
+class DRNLDesign:
+    """All filters and nonlinearity constants of a DRNL filterbank with ``F`` channels."""
+
+    lin_gain: torch.Tensor
+    gt_lin: GammatoneDesign
+    lp_lin: tuple[torch.Tensor, torch.Tensor]
+    gt_before: GammatoneDesign
+    gt_after: GammatoneDesign
+    lp_nlin: tuple[torch.Tensor, torch.Tensor]
+    nlin_a: torch.Tensor
+    nlin_b: torch.Tensor
+    nlin_c: torch.Tensor
+
+
+def _check_nyquist(values: dict[str, torch.Tensor], fs: float) -> None:
+    for name in ("lin_fc", "lin_lp_cutoff", "nlin_fc_before", "nlin_fc_after", "nlin_lp_cutoff"):
+        top = float(values[name].detach().max())
+        if top >= fs / 2:
+            raise ValueError(
+                f"fhigh is too high for fs = {fs} Hz: the top channel's {name} is {top:.1f} Hz, "
+                f"at or above fs/2 = {fs / 2} Hz (AMT lopezpoveda2001 fails there too); "
+                "lower fhigh (e.g. fhigh=7000 at fs=16000) or raise fs")
+
+
+def octave_butter_lowpass(order: int, cutoff: torch.Tensor, fs: float
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Digital Butterworth low-pass exactly as Octave's ``butter(order, cutoff/(fs/2))``.
+
+    Octave (*signal* 1.4.3) pre-warps on a 2-Hz grid, places the analogue poles at
+    ``exp(iπ(2k+n-1)/(2n))``, scales them (``sftrans``) and maps them with its own
+    ``bilinear`` (``T = 2``); the arithmetic differs from SciPy's in the last bits,
+    which matters for AMT's ill-conditioned low-frequency channels. Written in torch:
+    differentiable in ``cutoff``.
+
+    Parameters
+    ----------
+    order : int
+        Filter order.
+    cutoff : Tensor, shape (F,)
+        Cut-off frequencies in Hz, ``0 < cutoff < fs/2``.
+    fs : float
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    b, a : Tensor, shape (F, order + 1)
+    """
+    if bool((cutoff.detach() <= 0).any()) or bool((cutoff.detach() >= fs / 2).any()):
+        raise ValueError(f"low-pass cut-off must lie strictly between 0 and fs/2 = {fs / 2} Hz, "
+                         f"got {cutoff.detach().tolist()}")
+    warped = _libm1(torch.tan, math.tan, math.pi * (cutoff / (fs / 2)) / 2)
+    poles_re, poles_im = [], []
+    for k in range(1, order + 1):
+        angle = math.pi * (2 * k + order - 1) / (2 * order)
+        re, im = (-1.0, 0.0) if 2 * k == order + 1 else (math.cos(angle), math.sin(angle))
+        poles_re.append(warped * re)
+        poles_im.append(warped * im)
+    pr, pi = torch.stack(poles_re, -1), torch.stack(poles_im, -1)
+    gain = _libm2(torch.pow, math.pow, 1 / warped, float(-order))
+    # bilinear transform with T = 2
+    dr, di = (2 - pr * 2) / 2, (-(pi * 2)) / 2
+    prod_r, prod_i = dr[..., 0], di[..., 0]
+    for k in range(1, order):
+        prod_r, prod_i = (prod_r * dr[..., k] - prod_i * di[..., k],
+                          prod_r * di[..., k] + prod_i * dr[..., k])
+    zgain, _ = _complex_divide(gain, torch.zeros_like(gain), prod_r, prod_i)
+    zr, zi = _complex_divide(2 + pr * 2, pi * 2, 2 - pr * 2, -(pi * 2))
+    a = octave_poly(torch.complex(zr, zi)).real
+    b = zgain[..., None] * torch.tensor([math.comb(order, j) for j in range(order + 1)],
+                                         dtype=zgain.dtype, device=zgain.device)
+    return b, a
+
+
+def drnl_design(values: dict[str, torch.Tensor], fs: float, params: DRNLParams) -> DRNLDesign:
+    """Design the DRNL filters from per-channel values (:func:`drnl_channel_values`).
+
+    Gammatones: AMT ``gammatone(f, fs, n, bw/audfiltbw(f), 'classic')`` (real,
+    pole-zero); low-passes: ``butter(2, cutoff/(fs/2))``.
+    """
+    p = params.resolved()
+    _check_nyquist(values, fs)
+
+    def gammatone(f: torch.Tensor, bw: torch.Tensor, n: int) -> GammatoneDesign:
+        return gammatone_design(f, fs, n, bw / audfiltbw(f), kind="real", filtertype="classic")
+
+    return DRNLDesign(
+        lin_gain=values["lin_gain"],
+        gt_lin=gammatone(values["lin_fc"], values["lin_bw"], p.lin_ngt),
+        lp_lin=octave_butter_lowpass(2, values["lin_lp_cutoff"], fs),
+        gt_before=gammatone(values["nlin_fc_before"], values["nlin_bw_before"],
+                            p.nlin_ngt_before),
+        gt_after=gammatone(values["nlin_fc_after"], values["nlin_bw_after"], p.nlin_ngt_after),
+        lp_nlin=octave_butter_lowpass(2, values["nlin_lp_cutoff"], fs),
+        nlin_a=values["nlin_a"], nlin_b=values["nlin_b"], nlin_c=values["nlin_c"])
+
+
+def broken_stick(y: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor,
+                 d: float = 1.0) -> torch.Tensor:
+    """Broken-stick compression ``sign(y) · min(a|y|^d, b|y|^c)`` (Meddis et al. 2001).
+
+    ``a``, ``b``, ``c`` broadcast against ``y`` (per channel: shape ``(F, 1)`` for
+    ``y (B, F, T)``). Differentiable everywhere (the gradient at ``y = 0`` is that of
+    the linear segment).
+    """
+    mag = y.abs()
+    safe = torch.where(mag > 0, mag, torch.ones_like(mag))
+    linear = a * (mag if d == 1 else safe ** d * (mag > 0))
+    compressed = b * safe ** c
+    return torch.sign(y) * torch.minimum(linear, compressed)
+
+
+def _lowpass(y: torch.Tensor, ba: tuple[torch.Tensor, torch.Tensor], n: int) -> torch.Tensor:
+    b, a = (t.to(y.dtype) for t in ba)
+    for _ in range(n):
+        y = lfilter(y, b, a)
+    return y
+
+
+def drnl(x: torch.Tensor, fs: float, design: DRNLDesign, params: DRNLParams, *,
+         dboffset: float = DBSPL_AMT, path: str = "bothparts",
+         middle_ear: torch.Tensor | None = None) -> torch.Tensor:
+    """Run the DRNL filterbank: ``(..., T) -> (..., F, T)``.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., T)
+        Sound pressure with AMT's level convention: an rms of 1 is ``dboffset`` dB SPL.
+    fs : float
+        Sampling rate in Hz.
+    design : DRNLDesign
+        From :func:`drnl_design`.
+    params : DRNLParams
+        Orders, cascade lengths, ``nlin_d`` and the middle ear.
+    dboffset : float
+        Level of an rms of 1 (AMT ``dbspl(1)`` = 93.98); the input is scaled by
+        ``gaindb(x, dboffset - 100)`` first.
+    path : {'bothparts', 'linonly', 'nlinonly'}
+        AMT flag: both paths (default) or one of them.
+    middle_ear : Tensor, shape (513,), optional
+        Precomputed taps of ``middleearfilter(fs, params.middleear)`` (designed here if
+        not given).
+
+    Returns
+    -------
+    Tensor, shape (..., F, T)
+        Basilar-membrane velocity (m/s).
+
+    Notes
+    -----
+    float64 on the CPU kernel filters with AMT's direct-form gammatone polynomials;
+    otherwise each gammatone is a cascade of second-order sections (see
+    :func:`torch_amt.functional.gammatone.gammatone_filter`).
+    """
+    p = params.resolved()
+    _checks.check_choice(path, "path", PATHS)
+    x = x * 10 ** ((dboffset - 100) / 20)
+    if p.middleear is not None:
+        if middle_ear is None:
+            middle_ear = middleearfilter(fs, p.middleear)
+        x = ear_filter(x, middle_ear)
+    cascade = not direct_form_ok(x)
+    x = x.unsqueeze(-2)
+
+    def per_channel(t: torch.Tensor) -> torch.Tensor:
+        return t.to(x.dtype)[:, None]
+
+    out = torch.zeros((), dtype=x.dtype, device=x.device)
+    if path in ("bothparts", "linonly"):
+        y = x * per_channel(design.lin_gain)
+        y = filter_channels(y, cast_design(design.gt_lin, x.dtype), cascade)
+        out = out + _lowpass(y, design.lp_lin, p.lin_nlp)
+    if path in ("bothparts", "nlinonly"):
+        y = filter_channels(x, cast_design(design.gt_before, x.dtype), cascade)
+        y = broken_stick(y, per_channel(design.nlin_a), per_channel(design.nlin_b),
+                         per_channel(design.nlin_c), p.nlin_d)
+        y = filter_channels(y, cast_design(design.gt_after, x.dtype), cascade)
+        out = out + _lowpass(y, design.lp_nlin, p.nlin_nlp)
+    return out
+
+
+def lopezpoveda2001(x: torch.Tensor, fs: float, flow: float = 80.0, fhigh: float = 8000.0, *,
+                    params: DRNLParams | str = "lopezpoveda2001", bwmul: float = 1.0,
+                    basef: float | None = None, dboffset: float = DBSPL_AMT,
+                    path: str = "bothparts") -> tuple[torch.Tensor, torch.Tensor]:
+    """AMT 1.4.0 ``[outsig, fc] = lopezpoveda2001(x, fs, flow, fhigh, ...)``.
+
+    Parameters
+    ----------
+    x : Tensor, shape (T,) or (B, T)
+        Audio; an rms of 1 is ``dboffset`` dB SPL.
+    fs : float
+        Sampling rate in Hz.
+    flow, fhigh : float
+        Range of the 1-ERB-spaced channel centre frequencies (AMT 80, 8000 Hz).
+    params : DRNLParams or {'lopezpoveda2001', 'jepsen2008'}
+        Parameter set (AMT defaults, or the ``jepsen2008`` group).
+    bwmul, basef : float
+        Channel spacing (ERB) and forced centre frequency (AMT ``bwmul``, ``basef``).
+    dboffset : float
+        Level convention of ``x`` (AMT reads ``dbspl(1)`` = 93.98).
+    path : {'bothparts', 'linonly', 'nlinonly'}
+        AMT path flag.
+
+    Returns
+    -------
+    outsig : Tensor, shape (F, T) or (B, F, T)
+    fc : Tensor, shape (F,), float64
+
+    References
+    ----------
+    E. A. Lopez-Poveda and R. Meddis, "A human nonlinear cochlear filterbank",
+    J. Acoust. Soc. Am. 110, 3107-3118, 2001.
+    R. Meddis, L. P. O'Mard and E. A. Lopez-Poveda, "A computational algorithm for
+    computing nonlinear auditory frequency selectivity", J. Acoust. Soc. Am. 109,
+    2852-2861, 2001.
+    """
+    x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
+    fs = _checks.check_fs(fs)
+    params = DRNL_PRESETS[_checks.check_choice(params, "params", tuple(DRNL_PRESETS))] \
+        if isinstance(params, str) else params
+    fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
+    design = drnl_design(drnl_channel_values(fc, params), fs, params)
+    return drnl(x, fs, design, params, dboffset=dboffset, path=path), fc

@@ -1,0 +1,135 @@
+"""Outer- and middle-ear filter stages (AMT ``headphonefilter`` / ``middleearfilter``)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from torch_amt import _checks
+from torch_amt.functional.ears import (
+    MIDDLE_EAR_KINDS,
+    PHASES,
+    ear_filter,
+    headphonefilter,
+    max_gain_db,
+    middleearfilter,
+)
+
+__all__ = ["HeadphoneFilter", "MiddleEarFilter"]
+
+
+class _EarFilter(nn.Module):
+    """Shared machinery: taps/coefficients as buffers or parameters, delay, gain."""
+
+    def __init__(self, b: torch.Tensor, a: torch.Tensor | None, delay: int, gain: float,
+                 learnable: bool, dtype: torch.dtype) -> None:
+        super().__init__()
+        self.learnable = bool(learnable)
+        self.delay = int(delay)
+        self.gain = float(gain)
+        if self.learnable:
+            self.b = nn.Parameter(b.to(dtype))
+        else:
+            self.register_buffer("b", b.to(dtype))
+        self.register_buffer("a", None if a is None else a.to(dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Filter audio ``(T,)`` or ``(B, T)``; the output has the same shape."""
+        x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
+        _checks.check_module_input(self, x)
+        return ear_filter(x, self.b, self.a, self.delay, self.gain)
+
+
+class HeadphoneFilter(_EarFilter):
+    """Headphone + outer-ear FIR filter (Pralong & Carlile 1996), AMT ``headphonefilter``.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    order : int
+        FIR order (AMT default 512).
+    compensate_delay : bool
+        Remove the FIR's group delay as ``dau1997`` (``'outerear'``) does: pad
+        ``ceil((order+1)/2)`` zeros, filter, drop as many leading samples. The Jepsen
+        (2008) chain applies the filter without compensation (the default).
+    learnable : bool
+        Make the taps trainable.
+    dtype : torch.dtype
+        Dtype of the taps (float32 default).
+
+    Shape
+    -----
+    ``(T,)`` or ``(B, T)`` in and out.
+
+    References
+    ----------
+    D. Pralong and S. Carlile, J. Acoust. Soc. Am. 100, 3785-3793, 1996.
+    """
+
+    def __init__(self, fs: float, order: int = 512, *, compensate_delay: bool = False,
+                 learnable: bool = False, dtype: torch.dtype = torch.float32) -> None:
+        b = headphonefilter(fs, order)
+        delay = math.ceil(b.numel() / 2) if compensate_delay else 0
+        super().__init__(b, None, delay, 1.0, learnable, dtype)
+        self.fs = float(fs)
+
+
+class MiddleEarFilter(_EarFilter):
+    """Middle-ear filter, AMT ``middleearfilter`` (every type of AMT 1.4.0).
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    kind : str
+        AMT type flag: ``'lopezpoveda2001'`` (default; FIR, output in m/s of stapes
+        velocity for input in Pa), ``'jepsen2008'`` (FIR), ``'verhulst2012'``,
+        ``'verhulst2015'``, ``'verhulst2018'`` (band-pass IIR), ``'zilany2009'``,
+        ``'zilany2009cat'`` (three cascaded IIR sections). See
+        :func:`torch_amt.functional.ears.middleearfilter`.
+    phase : {'minimum', 'zero'}
+        Phase of the ``'lopezpoveda2001'`` FIR (AMT flags ``'minimum'`` default, ``'zero'``).
+    order : int
+        FIR order (AMT ``'order'``, 512).
+    compensate_delay : bool
+        FIR kinds only: remove ``ceil((order+1)/2)`` samples of delay (zero padding then
+        trimming) as ``dau1997`` with ``'middleear'``/``'jepsen2008'`` does.
+    normalize_gain : bool
+        Divide the output by the maximum of the magnitude response
+        (``gaindb(x, -max(20·log10|freqz(b, a, 8192)|))``), as ``dau1997`` does.
+    learnable : bool
+        Make the numerator (FIR taps) trainable; the IIR denominators stay fixed.
+    dtype : torch.dtype
+        Dtype of the coefficients (float32 default).
+
+    Shape
+    -----
+    ``(T,)`` or ``(B, T)`` in and out.
+
+    References
+    ----------
+    E. A. Lopez-Poveda and R. Meddis, J. Acoust. Soc. Am. 110, 3107-3118, 2001.
+    M. L. Jepsen, S. D. Ewert and T. Dau, J. Acoust. Soc. Am. 124, 422-438, 2008.
+    """
+
+    def __init__(self, fs: float, kind: str = "lopezpoveda2001", *, phase: str = "minimum",
+                 order: int = 512, compensate_delay: bool = False,
+                 normalize_gain: bool = False, learnable: bool = False,
+                 dtype: torch.dtype = torch.float32) -> None:
+        _checks.check_choice(kind, "kind", MIDDLE_EAR_KINDS)
+        _checks.check_choice(phase, "phase", PHASES)
+        coefficients = middleearfilter(fs, kind, phase, order)
+        b, a = coefficients if isinstance(coefficients, tuple) else (coefficients, None)
+        if compensate_delay and a is not None:
+            raise ValueError(f"compensate_delay is only defined for the FIR middle ears, not "
+                             f"kind={kind!r}")
+        delay = math.ceil(b.numel() / 2) if compensate_delay else 0
+        gain = 1.0
+        if normalize_gain:
+            gain = 10 ** (-max_gain_db(b, 1.0 if a is None else a) / 20)
+        super().__init__(b, a, delay, gain, learnable, dtype)
+        self.fs = float(fs)
+        self.kind = kind

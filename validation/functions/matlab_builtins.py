@@ -1,0 +1,168 @@
+"""MATLAB/Octave builtins and argument helpers used in ``call`` statements.
+
+``numel zeros cell struct rmfield max abs log10`` with NumPy; ``filter`` through
+torch_amt's IIR kernel (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal
+package, ``n`` points on [0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
+``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~validation.values.ArgBundle`
+objects for the handler that receives them via ``'argimport'``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from torch_amt.dsp import lfilter
+from validation.convert import (
+    amt_to_torch,
+    array_to_torch,
+    torch_to_amt,
+    torch_to_array,
+    vector_to_torch,
+)
+from validation.registry import Context, NotCovered, amt_function
+from validation.values import ArgBundle
+
+
+def _count(value: Any, what: str) -> int:
+    number = float(np.asarray(value).reshape(-1)[0])
+    if number != int(number) or number < 0:
+        raise ValueError(f"{what} must be a non-negative integer, got {number}")
+    return int(number)
+
+
+def _array(value: Any, what: str) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{what} must be numeric, got {type(value).__name__}")
+    return arr.reshape(1, 1) if arr.ndim == 0 else arr
+
+
+@amt_function("numel")
+def numel(ctx: Context, args: list, nargout: int) -> tuple:
+    """``numel(x)``: number of elements (cells: elements, structs and scalars: 1)."""
+    (x,) = args
+    if isinstance(x, (list, str)):
+        return (float(len(x)),)
+    return (float(np.size(x)) if isinstance(x, np.ndarray) else 1.0,)
+
+
+@amt_function("zeros")
+def zeros(ctx: Context, args: list, nargout: int) -> tuple:
+    """``zeros(n)`` (n x n) or ``zeros(m, n, ...)``."""
+    dims = [_count(a, "a dimension") for a in args] or [1]
+    return (np.zeros(dims * 2 if len(dims) == 1 else dims),)
+
+
+@amt_function("cell")
+def cell(ctx: Context, args: list, nargout: int) -> tuple:
+    """``cell(n)`` or ``cell(m, n)``: a cell array of empty matrices (stored flat)."""
+    dims = [_count(a, "a dimension") for a in args] or [0]
+    size = int(np.prod(dims * 2 if len(dims) == 1 else dims))
+    return ([np.zeros((0, 0)) for _ in range(size)],)
+
+
+@amt_function("struct")
+def struct(ctx: Context, args: list, nargout: int) -> tuple:
+    """``struct()`` or ``struct('name', value, ...)``."""
+    if len(args) % 2:
+        raise ValueError("struct needs name/value pairs")
+    return ({args[i]: args[i + 1] for i in range(0, len(args), 2)},)
+
+
+@amt_function("rmfield")
+def rmfield(ctx: Context, args: list, nargout: int) -> tuple:
+    """``rmfield(s, 'name')`` or ``rmfield(s, {'a', 'b'})``."""
+    s, names = args
+    names = [names] if isinstance(names, str) else list(names)
+    missing = [n for n in names if n not in s]
+    if missing:
+        raise KeyError(f"rmfield: struct has no field(s) {missing}")
+    return ({k: v for k, v in s.items() if k not in names},)
+
+
+@amt_function("max")
+def max_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``max(x)`` along the first non-singleton dimension, or ``max(a, b)``; NaN ignored."""
+    if len(args) == 2:
+        return (np.fmax(_array(args[0], "a"), _array(args[1], "b")),)
+    (x,) = args
+    arr = _array(x, "x")
+    if np.iscomplexobj(arr):
+        raise NotCovered("max of complex values is not implemented in the harness")
+    if sum(n > 1 for n in arr.shape) <= 1:
+        return (float(np.nanmax(arr)) if arr.size else np.zeros((0, 0)),)
+    axis = next(d for d, n in enumerate(arr.shape) if n > 1)
+    return (np.nanmax(arr, axis=axis, keepdims=True),)
+
+
+@amt_function("abs")
+def abs_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``abs(x)``."""
+    (x,) = args
+    return (np.abs(_array(x, "x")),)
+
+
+@amt_function("log10")
+def log10(ctx: Context, args: list, nargout: int) -> tuple:
+    """``log10(x)`` (complex for negative values, as in MATLAB)."""
+    (x,) = args
+    with np.errstate(divide="ignore"):
+        return (np.emath.log10(_array(x, "x")),)
+
+
+@amt_function("ltfatarghelper")
+def ltfatarghelper(ctx: Context, args: list, nargout: int) -> tuple:
+    """``[flags, kv] = ltfatarghelper(posnames, definput, arglist)``: one ArgBundle twice."""
+    posnames, definput, arglist = args
+    posnames = [posnames] if isinstance(posnames, str) else list(posnames)
+    imports = definput.get("import", []) if isinstance(definput, dict) else []
+    bundle = ArgBundle("ltfatarghelper", tuple(arglist), tuple(posnames),
+                       tuple([imports] if isinstance(imports, str) else imports))
+    return (bundle, bundle)
+
+
+@amt_function("amtref_lopezpoveda2001_jepsen2008_flags")
+def amtref_lopezpoveda2001_jepsen2008_flags(ctx: Context, args: list, nargout: int) -> tuple:
+    """The reference generator's ``lopezpoveda2001`` jepsen2008 parameter set (README
+    quirk 1) plus the given arguments, as ``[flags, kv]`` for ``'argimport'``."""
+    bundle = ArgBundle("amtref_lopezpoveda2001_jepsen2008_flags", tuple(args))
+    return (bundle, bundle)
+
+
+@amt_function("filter")
+def filter_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``filter(b, a, x)`` along the first non-singleton dimension of ``x``, computed by
+    :func:`torch_amt.dsp.lfilter`."""
+    if len(args) != 3:
+        raise NotCovered("filter with initial conditions or a dimension argument")
+    b, a, x = args
+    arr = _array(x, "x")
+    coefficients = vector_to_torch(b, ctx.dtype), vector_to_torch(a, ctx.dtype)
+    if arr.ndim == 2 and arr.shape[0] == 1:
+        return (torch_to_array(lfilter(array_to_torch(arr, ctx.dtype), *coefficients)),)
+    return (torch_to_amt(lfilter(amt_to_torch(arr, ctx.dtype), *coefficients)),)
+
+
+def _on_grid(c: np.ndarray, n: int) -> np.ndarray:
+    """Polynomial ``c`` evaluated at exp(-i pi k / n), k = 0..n-1, by a folded 2n-FFT."""
+    size = 2 * n
+    folded = np.zeros(size, dtype=np.result_type(c, np.float64))
+    for start in range(0, len(c), size):
+        chunk = c[start:start + size]
+        folded[:len(chunk)] += chunk
+    return np.fft.fft(folded)[:n]
+
+
+@amt_function("freqz")
+def freqz(ctx: Context, args: list, nargout: int) -> tuple:
+    """``[h, w] = freqz(b, a, n)``: response at ``n`` frequencies ``w = pi*(0:n-1)'/n``."""
+    if not 1 <= len(args) <= 3:
+        raise NotCovered("freqz with frequency vectors, 'whole' or a sampling rate")
+    b = _array(args[0], "b").reshape(-1)
+    a = _array(args[1], "a").reshape(-1) if len(args) > 1 else np.ones(1)
+    n = _count(args[2], "n") if len(args) > 2 else 512
+    h = _on_grid(b, n) / _on_grid(a, n)
+    w = np.pi * np.arange(n) / n
+    return (h.reshape(-1, 1), w.reshape(-1, 1))

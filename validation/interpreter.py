@@ -1,0 +1,512 @@
+"""Evaluation of parsed ``call`` statements, and the data flow between them.
+
+:class:`Interpreter` executes statements on MATLAB values (see
+:mod:`validation.values`): names bound to variables are indexed (1-based), other names
+are AMT functions dispatched to :mod:`validation.registry`. Tolerances of
+:class:`~validation.values.Checked` values follow the data through indexing and
+arithmetic (``x.^p`` scales them by ``|p|``).
+
+:func:`plan` selects, by backward data flow, the statements needed for some target
+variables when other variables are *frozen* (taken from the reference file and never
+recomputed): this is what makes evaluation lazy, and the stored inputs (``insig`` ...)
+isolate a file's computation from the steps that produced them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from validation.registry import Context, NotCovered, call_function
+from validation.syntax import (
+    Apply,
+    BinOp,
+    CellLit,
+    CellRef,
+    Colon,
+    ExprStmt,
+    FieldRef,
+    ForLoop,
+    MatrixLit,
+    Name,
+    Neg,
+    Num,
+    RangeExpr,
+    Str,
+)
+from validation.values import Checked, Unavailable, merge_tolerances, unwrap
+
+__all__ = [
+    "DependencyFailed",
+    "DependencyNotCovered",
+    "Interpreter",
+    "assigned_names",
+    "children",
+    "expr_reads",
+    "plan",
+    "statement_io",
+]
+
+_ALL = slice(None)  # a bare ':' subscript
+
+
+class DependencyNotCovered(NotCovered):
+    """A statement read a variable whose computation is not covered."""
+
+    def __init__(self, reason: str, via: str) -> None:
+        super().__init__(reason)
+        self.via = via
+
+
+class DependencyFailed(Exception):
+    """A statement read a variable whose computation failed."""
+
+    def __init__(self, reason: str, via: str) -> None:
+        super().__init__(reason)
+        self.via = via
+
+
+# --------------------------------------------------------------------------- data flow
+
+
+def children(node: object) -> Iterable[object]:
+    """Direct sub-expressions of an expression node."""
+    if isinstance(node, (Apply, CellRef)):
+        return (node.target, *node.args)
+    if isinstance(node, FieldRef):
+        return (node.target,)
+    if isinstance(node, BinOp):
+        return (node.left, node.right)
+    if isinstance(node, Neg):
+        return (node.operand,)
+    if isinstance(node, RangeExpr):
+        return tuple(n for n in (node.start, node.step, node.stop) if n is not None)
+    if isinstance(node, (MatrixLit, CellLit)):
+        return tuple(e for row in node.rows for e in row)
+    return ()
+
+
+def expr_reads(node: object, variables: set[str]) -> set[str]:
+    """Variables (names in ``variables``) that evaluating ``node`` reads."""
+    if isinstance(node, Name):
+        return {node.id} & variables
+    return set().union(*(expr_reads(c, variables) for c in children(node)))
+
+
+def _base_name(target: object) -> str:
+    while isinstance(target, (CellRef, FieldRef)):
+        target = target.target
+    return target.id
+
+
+def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str], set[str]]:
+    """``(reads, full_writes, partial_writes)`` of a statement.
+
+    A full write replaces a variable (``x = ...``); a partial write (``c{i} = ...``,
+    ``s.f = ...``, anything inside a loop) updates it and so also depends on its previous
+    value.
+    """
+    if isinstance(stmt, ForLoop):
+        reads = expr_reads(stmt.iterable, variables)
+        partial: set[str] = set()
+        for inner in stmt.body:
+            r, f, p = statement_io(inner, variables)
+            reads |= r
+            partial |= f | p
+        return reads - {stmt.var}, {stmt.var}, partial
+    if isinstance(stmt, ExprStmt):
+        return expr_reads(stmt.expr, variables), set(), set()
+    reads = expr_reads(stmt.value, variables)
+    full, partial = set(), set()
+    for target in stmt.targets:
+        if target is None:
+            continue
+        if isinstance(target, Name):
+            full.add(target.id)
+        else:
+            partial.add(_base_name(target))
+            reads |= {_base_name(target)} | set().union(
+                *(expr_reads(c, variables) for c in children(target)))
+    return reads, full, partial
+
+
+def assigned_names(statements: Sequence[object]) -> set[str]:
+    """Every variable some statement assigns (fully or partly), loop variables included."""
+    names: set[str] = set()
+    for stmt in statements:
+        _, full, partial = statement_io(stmt, set())
+        names |= full | partial
+    return names
+
+
+def plan(statements: Sequence[object], targets: Iterable[str], frozen: set[str],
+         variables: set[str]) -> list[object]:
+    """The statements needed to compute ``targets``, in execution order.
+
+    Parameters
+    ----------
+    statements : sequence
+        Parsed statements.
+    targets : iterable of str
+        Variables wanted after the last statement.
+    frozen : set of str
+        Variables bound beforehand and never reassigned (their writers are not needed).
+    variables : set of str
+        All variable names (assigned ones and the pre-bound ones).
+
+    Returns
+    -------
+    list
+        Sub-sequence of ``statements``.
+    """
+    needed = set(targets) - frozen
+    selected = []
+    for stmt in reversed(statements):
+        reads, full, partial = statement_io(stmt, variables)
+        if (full | partial) & needed:
+            selected.append(stmt)
+            needed = (needed - full) | (reads - frozen)
+    return selected[::-1]
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _scalarize(value: Any) -> Any:
+    """MATLAB 1x1 arrays as Python scalars."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "biufc":
+        item = value.reshape(-1)[0].item()
+        return complex(item) if isinstance(item, complex) else float(item)
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return float(value)
+    if isinstance(value, np.complexfloating):
+        return complex(value)
+    return value
+
+
+def _numeric(value: Any, what: str) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{what} must be numeric, got {type(value).__name__}")
+    return arr.astype(np.complex128 if arr.dtype.kind == "c" else np.float64)
+
+
+def _matrix(value: Any, what: str) -> np.ndarray:
+    arr = _numeric(value, what)
+    return arr.reshape(1, 1) if arr.ndim == 0 else arr
+
+
+def _subscript(sub: Any, n: int) -> np.ndarray | slice:
+    """0-based indices of a 1-based MATLAB subscript into a dimension of length ``n``."""
+    if sub is _ALL:
+        return _ALL
+    idx = _numeric(unwrap(sub), "an index").reshape(-1, order="F")
+    if idx.dtype.kind == "c" or np.any(idx != np.round(idx)) or np.any(idx < 1):
+        raise IndexError(f"indices must be positive integers, got {idx}")
+    if np.any(idx > n):
+        raise IndexError(f"index {int(idx.max())} exceeds the dimension ({n})")
+    return idx.astype(int) - 1
+
+
+def _take(arr: np.ndarray, idx: np.ndarray | slice) -> np.ndarray:
+    return arr if isinstance(idx, slice) else arr[idx]
+
+
+def _index(value: Any, subs: Sequence[Any]) -> Any:
+    """``value(subs{:})`` with MATLAB semantics (1-based, column-major)."""
+    checked = value if isinstance(value, Checked) else None
+    raw = unwrap(value)
+    if isinstance(raw, (list, dict, str)):
+        raise TypeError(f"()-indexing of a {type(raw).__name__} value is not supported")
+    arr = _matrix(raw, "an indexed value")
+    if len(subs) == 1:
+        flat = arr.reshape(-1, order="F")
+        idx = _subscript(subs[0], flat.size)
+        picked = _take(flat, idx)
+        if isinstance(idx, slice):
+            shape = (flat.size, 1)
+        elif arr.ndim == 2 and arr.shape[0] == 1:
+            shape = (1, picked.size)
+        elif arr.ndim == 2 and arr.shape[1] == 1:
+            shape = (picked.size, 1)
+        else:
+            shape = _matrix(unwrap(subs[0]), "an index").shape
+        result = _scalarize(picked.reshape(shape, order="F"))
+        return merge_tolerances(result, [checked]) if checked else result
+    shape = arr.shape
+    if len(subs) < arr.ndim:
+        arr = arr.reshape(shape[:len(subs) - 1] + (-1,), order="F")
+    elif len(subs) > arr.ndim:
+        arr = arr.reshape(shape + (1,) * (len(subs) - arr.ndim))
+    idxs = [_subscript(s, arr.shape[d]) for d, s in enumerate(subs)]
+    result = arr
+    for d, idx in enumerate(idxs):
+        if not isinstance(idx, slice):
+            result = np.take(result, idx, axis=d)
+    result = _scalarize(result)
+    if checked is None:
+        return result
+    if checked.split_axis is not None and len(subs) == len(shape):
+        return checked.select(result, idxs[checked.split_axis])
+    return merge_tolerances(result, [checked])
+
+
+def _cell_index(value: Any, subs: Sequence[Any]) -> Any:
+    checked = value if isinstance(value, Checked) else None
+    cell = checked.value if checked else value
+    if not isinstance(cell, list):
+        raise TypeError(f"{{}}-indexing needs a cell array, got {type(cell).__name__}")
+    if len(subs) != 1:
+        raise TypeError("only c{k} with one subscript is supported")
+    idx = _subscript(subs[0], len(cell))
+    if isinstance(idx, slice) or idx.size != 1:
+        raise TypeError("c{k} needs a single index (comma-separated lists are not supported)")
+    k = int(idx[0])
+    element = cell[k]
+    if checked is None:
+        return element
+    own = Checked(unwrap(element), tol=checked.slice_tol(k), reason=checked.slice_reason(k))
+    return merge_tolerances(element, [own])
+
+
+def _field(value: Any, name: str) -> Any:
+    struct = unwrap(value) if isinstance(value, Checked) else value
+    if not isinstance(struct, dict):
+        raise TypeError(f"field access .{name} needs a struct, got {type(struct).__name__}")
+    if name not in struct:
+        raise KeyError(f"struct has no field {name!r} (fields: {', '.join(struct) or 'none'})")
+    field = struct[name]
+    return merge_tolerances(field, [value]) if isinstance(value, Checked) else field
+
+
+_ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.true_divide,
+                ".^": np.power, "*": np.multiply, "/": np.true_divide, "^": np.power}
+
+
+def _arith(op: str, x: Any, y: Any) -> Any:
+    """MATLAB arithmetic; matrix ``/`` and ``^`` only with scalar operands."""
+    a, b = _numeric(x, f"operand of {op}"), _numeric(y, f"operand of {op}")
+    a_scalar, b_scalar = a.size == 1, b.size == 1
+    elementwise = (op in ("+", "-", ".*", "./", ".^") or (op == "*" and (a_scalar or b_scalar))
+                   or (op == "/" and b_scalar) or (op == "^" and a_scalar and b_scalar))
+    with np.errstate(all="ignore"):
+        if elementwise:
+            a = a.reshape(()) if a_scalar else a
+            b = b.reshape(()) if b_scalar else b
+            return _scalarize(_ELEMENTWISE[op](a, b))
+        if op == "*":
+            return _scalarize(_matrix(a, "operand") @ _matrix(b, "operand"))
+    raise TypeError(f"operator {op} is only supported with scalar operands here "
+                    f"(shapes {a.shape} and {b.shape})")
+
+
+def _binop(op: str, left: Any, right: Any) -> Any:
+    result = _arith(op, unwrap(left), unwrap(right))
+    sources = [v for v in (left, right) if isinstance(v, Checked)]
+    if not sources:
+        return result
+    exponent = unwrap(right)
+    factor = 1.0
+    if op in ("^", ".^") and np.ndim(exponent) == 0 and not isinstance(exponent, complex):
+        factor = max(1.0, abs(float(exponent)))
+    return merge_tolerances(result, sources, factor)
+
+
+def _range(start: Any, step: Any, stop: Any) -> np.ndarray:
+    a, s, b = (float(_numeric(unwrap(v), "a range limit").reshape(-1)[0])
+               for v in (start, step, stop))
+    if s == 0 or (b - a) / s < 0:
+        return np.zeros((1, 0))
+    n = int(np.floor((b - a) / s * (1 + 1e-12)))
+    return (a + np.arange(n + 1) * s).reshape(1, -1)
+
+
+def _concatenate(rows: list[list[Any]]) -> Any:
+    blocks = []
+    for row in rows:
+        parts = [_matrix(unwrap(v), "a matrix element") for v in row]
+        parts = [p for p in parts if p.size]
+        if parts:
+            blocks.append(np.concatenate(parts, axis=1))
+    if not blocks:
+        return np.zeros((0, 0))
+    return _scalarize(np.concatenate(blocks, axis=0))
+
+
+# --------------------------------------------------------------------------- interpreter
+
+
+class Interpreter:
+    """Executes parsed statements in an environment of MATLAB values.
+
+    Parameters
+    ----------
+    ctx : Context
+        Handed to every AMT function handler.
+    env : dict
+        Variables; updated in place. An :class:`~validation.values.Unavailable` entry
+        makes every statement reading it not covered (or failed).
+    frozen : set of str
+        Variables that assignments leave unchanged (values taken from the file).
+    cache : dict, optional
+        Memo of AMT function results, shared between interpreters of the same file
+        (see :func:`~validation.registry.call_function`).
+    """
+
+    def __init__(self, ctx: Context, env: dict[str, Any], frozen: set[str],
+                 cache: dict[bytes, tuple] | None = None) -> None:
+        self.ctx = ctx
+        self.env = env
+        self.frozen = frozen
+        self.cache = cache
+
+    def run(self, statements: Sequence[object], variables: set[str]) -> None:
+        """Execute ``statements``; one that fails marks what it assigns unavailable."""
+        for stmt in statements:
+            try:
+                self.execute(stmt)
+            except (DependencyNotCovered, DependencyFailed) as err:
+                failed = isinstance(err, DependencyFailed)
+                self._poison(stmt, variables, Unavailable(str(err), failed, err.via))
+            except NotCovered as err:
+                self._poison(stmt, variables, Unavailable(str(err), failed=False))
+            except Exception as err:  # noqa: BLE001 - any error is reported as a failure
+                reason = f"{type(err).__name__}: {err} (in `{stmt.text}`)"
+                self._poison(stmt, variables, Unavailable(reason, failed=True))
+
+    def _poison(self, stmt: object, variables: set[str], marker: Unavailable) -> None:
+        _, full, partial = statement_io(stmt, variables)
+        for name in (full | partial) - self.frozen:
+            self.env[name] = marker
+
+    def execute(self, stmt: object) -> None:
+        """Execute one statement (errors propagate)."""
+        if isinstance(stmt, ForLoop):
+            values = _matrix(unwrap(self.eval(stmt.iterable)), "a for-loop range")
+            for j in range(values.shape[1] if values.ndim == 2 else 0):
+                self._set(stmt.var, _scalarize(values[:, j:j + 1]))
+                for inner in stmt.body:
+                    self.execute(inner)
+        elif isinstance(stmt, ExprStmt):
+            self.eval(stmt.expr, nargout=0)
+        elif stmt.multi or len(stmt.targets) > 1:
+            outputs = self.eval_multi(stmt.value, len(stmt.targets))
+            for k, target in enumerate(stmt.targets):
+                if target is None:
+                    continue
+                if k >= len(outputs):
+                    callee = getattr(stmt.value, "target", stmt.value).id
+                    reason = f"the {callee} handler returns only {len(outputs)} output(s)"
+                    self._set(_base_name(target), Unavailable(reason, failed=False))
+                elif isinstance(outputs[k], NotCovered):
+                    self._set(_base_name(target), Unavailable(str(outputs[k]), failed=False))
+                else:
+                    self._assign(target, outputs[k])
+        else:
+            self._assign(stmt.targets[0], self.eval(stmt.value))
+
+    def _set(self, name: str, value: Any) -> None:
+        if name not in self.frozen:
+            self.env[name] = value
+
+    def _assign(self, target: object, value: Any) -> None:
+        if isinstance(target, Name):
+            self._set(target.id, value)
+            return
+        if not isinstance(target.target, Name):
+            raise TypeError("nested indexed assignment is not supported")
+        name = target.target.id
+        current = self.env.get(name)
+        if isinstance(current, Unavailable):
+            self._lookup(name)
+        if isinstance(target, FieldRef):
+            struct = dict(current) if isinstance(current, dict) else {}
+            struct[target.name] = value
+            self._set(name, struct)
+            return
+        cell = list(current) if isinstance(current, list) else []
+        subs = [self.eval_subscript(a) for a in target.args]
+        if len(subs) != 1 or subs[0] is _ALL or np.size(unwrap(subs[0])) != 1:
+            raise TypeError("only c{k} = value with one index is supported")
+        k = int(_subscript(subs[0], np.iinfo(np.int64).max)[0])
+        cell.extend(np.zeros((0, 0)) for _ in range(k + 1 - len(cell)))
+        cell[k] = value
+        self._set(name, cell)
+
+    def _lookup(self, name: str) -> Any:
+        value = self.env[name]
+        if isinstance(value, Unavailable):
+            cls = DependencyFailed if value.failed else DependencyNotCovered
+            raise cls(value.reason, value.via or name)
+        return value
+
+    def is_variable(self, name: str) -> bool:
+        """Whether ``name`` is bound (else it names a function)."""
+        return name in self.env
+
+    def eval_subscript(self, node: object) -> Any:
+        """An index argument: ``:`` or a value."""
+        return _ALL if isinstance(node, Colon) else self.eval(node)
+
+    def eval_multi(self, node: object, nargout: int) -> tuple:
+        """Evaluate the right side of ``[a, b, ...] = node`` (must be a function call)."""
+        if isinstance(node, Name) and not self.is_variable(node.id):
+            return call_function(node.id, self.ctx, [], nargout, self.cache)
+        if isinstance(node, Apply) and isinstance(node.target, Name) and not self.is_variable(
+                node.target.id):
+            args = [self.eval(a) for a in node.args]
+            return call_function(node.target.id, self.ctx, args, nargout, self.cache)
+        raise TypeError("only a function call can have several outputs")
+
+    def eval(self, node: object, nargout: int = 1) -> Any:
+        """Evaluate an expression to a MATLAB value."""
+        if isinstance(node, Num):
+            return node.value
+        if isinstance(node, Str):
+            return node.value
+        if isinstance(node, Name):
+            if self.is_variable(node.id):
+                return self._lookup(node.id)
+            return self._first(call_function(node.id, self.ctx, [], nargout, self.cache), node.id)
+        if isinstance(node, Apply):
+            if isinstance(node.target, Name) and not self.is_variable(node.target.id):
+                if any(isinstance(a, Colon) for a in node.args):
+                    raise TypeError(f"':' is not a valid argument of {node.target.id}()")
+                args = [self.eval(a) for a in node.args]
+                name = node.target.id
+                return self._first(call_function(name, self.ctx, args, nargout, self.cache), name)
+            return _index(self.eval(node.target), [self.eval_subscript(a) for a in node.args])
+        if isinstance(node, CellRef):
+            return _cell_index(self.eval(node.target),
+                               [self.eval_subscript(a) for a in node.args])
+        if isinstance(node, FieldRef):
+            return _field(self.eval(node.target), node.name)
+        if isinstance(node, BinOp):
+            return _binop(node.op, self.eval(node.left), self.eval(node.right))
+        if isinstance(node, Neg):
+            operand = self.eval(node.operand)
+            return merge_tolerances(_arith(".*", -1.0, unwrap(operand)),
+                                    [operand] if isinstance(operand, Checked) else [])
+        if isinstance(node, RangeExpr):
+            step = self.eval(node.step) if node.step is not None else 1.0
+            return _range(self.eval(node.start), step, self.eval(node.stop))
+        if isinstance(node, MatrixLit):
+            values = [[self.eval(e) for e in row] for row in node.rows]
+            sources = [v for row in values for v in row if isinstance(v, Checked)]
+            return merge_tolerances(_concatenate(values), sources)
+        if isinstance(node, CellLit):
+            rows = [[self.eval(e) for e in row] for row in node.rows]
+            if len({len(r) for r in rows}) > 1:
+                raise ValueError("cell literal rows have different lengths")
+            return [v for col in zip(*rows, strict=True) for v in col] if rows else []
+        raise TypeError(f"cannot evaluate {type(node).__name__} here")
+
+    @staticmethod
+    def _first(outputs: tuple, name: str) -> Any:
+        if not outputs:
+            raise TypeError(f"{name} returned no output")
+        if isinstance(outputs[0], NotCovered):
+            raise outputs[0]
+        return outputs[0]

@@ -1,0 +1,201 @@
+"""Registry of handlers: Python implementations of the AMT functions named in ``call``.
+
+A handler computes what one AMT/LTFAT function computes, with torch_amt::
+
+    from validation.registry import amt_function
+
+    @amt_function("audfiltbw")
+    def audfiltbw(ctx, args, nargout):
+        ...
+        return (bandwidths,)
+
+``args`` are evaluated MATLAB values (see :mod:`validation.values`), ``nargout`` the
+number of outputs the statement asks for (at least 1). A handler returns a tuple of
+outputs in AMT layout (NumPy, time first), any of them optionally wrapped in
+:class:`~validation.values.Checked` to set its tolerance, or a :class:`NotCovered`
+instance for an output it cannot compute; it raises :class:`NotCovered` when it cannot
+compute the call at all. Modules in :mod:`validation.functions` are imported
+automatically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from validation.values import ArgBundle, Checked, merge_tolerances, unwrap
+
+__all__ = ["HANDLERS", "Context", "Handler", "NotCovered", "amt_function", "call_function"]
+
+
+class NotCovered(Exception):
+    """torch_amt does not compute this (yet); the dependent checks are reported not covered."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler may know besides its arguments.
+
+    Attributes
+    ----------
+    file : str
+        Name of the reference file.
+    variables : Mapping[str, Any]
+        All variables stored in the file (MATLAB values), e.g. ``amt_version``.
+    dtype : torch.dtype
+        Precision to compute in (``torch.float64`` or ``torch.float32``).
+    """
+
+    file: str
+    variables: Mapping[str, Any]
+    dtype: torch.dtype
+
+    @property
+    def amt_version(self) -> str:
+        """The file's ``amt_version`` string (``''`` if absent)."""
+        version = self.variables.get("amt_version", "")
+        return version if isinstance(version, str) else ""
+
+    @property
+    def is_amt0910(self) -> bool:
+        """Whether the file was made with AMT 0.9.10 (``amt0910_*`` files)."""
+        return "0.9.10" in self.amt_version
+
+
+Handler = Callable[[Context, list, int], tuple]
+HANDLERS: dict[str, Handler] = {}
+
+
+def amt_function(*names: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of the AMT functions ``names``.
+
+    Parameters
+    ----------
+    *names : str
+        AMT/LTFAT function names as written in ``call`` (aliases allowed).
+
+    Raises
+    ------
+    ValueError
+        If a name already has a handler.
+    """
+    if not names:
+        raise ValueError("amt_function needs at least one function name")
+
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            if name in HANDLERS:
+                raise ValueError(f"AMT function {name!r} already has a handler "
+                                 f"({HANDLERS[name].__module__}.{HANDLERS[name].__name__})")
+            HANDLERS[name] = handler
+        return handler
+
+    return register
+
+
+def _checked_inputs(value: Any) -> list[Checked]:
+    if isinstance(value, Checked):
+        return [value]
+    if isinstance(value, list):
+        return [c for v in value for c in _checked_inputs(v)]
+    return []
+
+
+def _validate_output(name: str, value: Any) -> None:
+    if isinstance(unwrap(value), torch.Tensor):
+        raise TypeError(f"handler of {name!r} returned a torch.Tensor; convert it to AMT "
+                        "layout with validation.convert (torch_to_amt, torch_to_array)")
+
+
+def _digest(value: Any, h: Any) -> None:
+    """Feed a MATLAB value into the hash ``h`` (TypeError for anything else)."""
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            raise TypeError("object array")
+        h.update(f"a{value.dtype.str}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, (bool, int, float, complex, str, type(None))):
+        h.update(f"{type(value).__name__}:{value!r};".encode())
+    elif isinstance(value, (list, tuple)):
+        h.update(f"l{len(value)}(".encode())
+        for v in value:
+            _digest(v, h)
+        h.update(b")")
+    elif isinstance(value, dict):
+        h.update(f"d{len(value)}(".encode())
+        for k, v in value.items():
+            _digest(k, h)
+            _digest(v, h)
+        h.update(b")")
+    elif isinstance(value, ArgBundle):
+        _digest(("bundle", value.source, value.args, value.posnames, value.imports), h)
+    else:
+        raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+def _cache_key(name: str, args: list, nargout: int) -> bytes | None:
+    h = hashlib.blake2b(f"{name}/{nargout}".encode(), digest_size=20)
+    try:
+        _digest(args, h)
+    except TypeError:
+        return None
+    return h.digest()
+
+
+def call_function(name: str, ctx: Context, args: list, nargout: int,
+                  cache: dict[bytes, tuple] | None = None) -> tuple:
+    """Call the handler of ``name``; outputs inherit the tolerances of ``Checked`` inputs.
+
+    Parameters
+    ----------
+    name : str
+        AMT function name.
+    ctx : Context
+        File context.
+    args : list
+        Evaluated arguments, possibly :class:`Checked` (unwrapped before the call).
+    nargout : int
+        Number of requested outputs (0 is passed as 1).
+    cache : dict, optional
+        Memo of handler outputs by function, ``nargout`` and argument values: a call
+        repeated with bitwise-equal arguments (e.g. a stage-isolated run whose stored
+        inputs equal the computed ones) is not computed again.
+
+    Returns
+    -------
+    tuple
+        The handler's outputs.
+
+    Raises
+    ------
+    NotCovered
+        If ``name`` has no handler, or the handler raises it.
+    """
+    handler = HANDLERS.get(name)
+    if handler is None:
+        raise NotCovered(f"no handler for AMT function {name!r}")
+    plain = [unwrap(a) for a in args]
+    key = None if cache is None else _cache_key(name, plain, nargout)
+    if key is not None and key in cache:
+        outputs = cache[key]
+    else:
+        outputs = handler(ctx, plain, max(nargout, 1))
+        if not isinstance(outputs, tuple):
+            raise TypeError(f"handler of {name!r} must return a tuple, got "
+                            f"{type(outputs).__name__}")
+        if key is not None:
+            cache[key] = outputs
+    sources = [c for a in args for c in _checked_inputs(a)]
+    result = []
+    for out in outputs:
+        if isinstance(out, NotCovered):
+            result.append(out)
+            continue
+        _validate_output(name, out)
+        result.append(merge_tolerances(out, sources))
+    return tuple(result)
