@@ -300,9 +300,10 @@ def gammatone_filter(x: torch.Tensor, design: GammatoneDesign,
     cascade : bool, optional
         Use the cascade of ``n`` low-order sections instead of AMT's direct-form
         polynomial. Default: the direct form (which reproduces AMT's
-        ``filter(b, a, x)`` bit for bit) only for float64 on the CPU kernel; the
-        cascade otherwise (a high-order polynomial is unusable in float32, and the
-        blocked state-space torch kernel used on GPUs amplifies its rounding).
+        ``filter(b, a, x)`` bit for bit) on the CPU kernel, the cascade on the torch
+        kernel (used on GPUs). A design whose polynomial is only single precision
+        (a float32 learnable design) always uses the cascade: a high-order polynomial
+        rounded to float32 is unusable at low centre frequencies.
 
     Returns
     -------
@@ -320,6 +321,8 @@ def filter_channels(y: torch.Tensor, design: GammatoneDesign,
     """
     if cascade is None:
         cascade = not direct_form_ok(y)
+    if design.a.dtype not in (torch.float64, torch.complex128):
+        cascade = True
     if cascade:
         for k in range(design.section_a.shape[-2]):
             y = lfilter(y, design.section_b[:, k], design.section_a[:, k])
