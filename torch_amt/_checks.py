@@ -22,7 +22,15 @@ __all__ = [
     "check_choice",
     "check_module_input",
     "batched",
+    "check_number",
+    "check_dtype",
+    "check_values",
+    "check_increasing",
 ]
+
+#: Floating dtypes the kernels compute in (the numba kernels and the float64 validation
+#: path); half precision is rejected with a message saying how to convert.
+FLOAT_DTYPES = (torch.float32, torch.float64)
 
 
 def _describe(x) -> str:
@@ -58,6 +66,11 @@ def check_signal(x, name: str = "x", *, ndim: Sequence[int] = (1, 2), min_length
     """
     if isinstance(x, np.ndarray) and x.dtype.kind in "fc":
         x = torch.from_numpy(x)
+    if isinstance(x, np.ndarray):
+        raise TypeError(
+            f"{name} must be a floating-point tensor, got a NumPy array of dtype {x.dtype}; "
+            f"convert integer audio explicitly, e.g. torch.from_numpy({name}).to(torch.float32)"
+            f" / 32768 for 16-bit PCM (torch_amt.io reads PCM files already scaled)")
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {_describe(x)}")
     if x.dtype == torch.bool or not (x.is_floating_point() or x.is_complex()):
@@ -67,6 +80,9 @@ def check_signal(x, name: str = "x", *, ndim: Sequence[int] = (1, 2), min_length
         )
     if x.is_complex() and not allow_complex:
         raise TypeError(f"{name} must be real-valued, got dtype {x.dtype}")
+    if x.is_floating_point() and x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got dtype {x.dtype}; convert it "
+                        f"with {name}.float() (half precision is not supported by the kernels)")
     shapes = dim_names or " or ".join(f"{k}-D" for k in ndim)
     if x.ndim not in tuple(ndim):
         raise ValueError(f"{name} must have shape {shapes}, got shape {tuple(x.shape)}")
@@ -108,12 +124,15 @@ def check_positive(value, name: str, *, strict: bool = True, integer: bool = Fal
     return int(value) if integer else float(value)
 
 
-def check_frequencies(f, fs: float | None, name: str, *, allow_zero: bool = False) -> torch.Tensor:
+def check_frequencies(f, fs: float | None, name: str, *, allow_zero: bool = False,
+                      source: str | None = None) -> torch.Tensor:
     """Validate frequencies in Hz: finite, positive and below the Nyquist frequency.
 
-    Returns a float64 tensor (gradients are kept when ``f`` is a tensor).
+    ``source`` (e.g. ``"fhigh = 9000 Hz"``) names the argument the frequencies were
+    derived from, for the Nyquist message. Returns a float64 tensor (gradients are kept
+    when ``f`` is a tensor).
     """
-    t = f if isinstance(f, torch.Tensor) else torch.as_tensor(np.asarray(f, dtype=np.float64))
+    t = f if isinstance(f, torch.Tensor) else torch.as_tensor(_real_array(f, name))
     if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):
         raise TypeError(f"{name} must be real frequencies in Hz, got {_describe(f)}")
     t = t if t.is_floating_point() else t.to(torch.float64)
@@ -127,8 +146,9 @@ def check_frequencies(f, fs: float | None, name: str, *, allow_zero: bool = Fals
         raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'} Hz, got "
                          f"{values.min().item()} Hz")
     if fs is not None and bool((values >= fs / 2).any()):
+        hint = f" (derived from {source}: lower it or raise fs)" if source else ""
         raise ValueError(f"{name} must be below the Nyquist frequency fs/2 = {fs / 2} Hz, got "
-                         f"{values.max().item()} Hz")
+                         f"{values.max().item()} Hz{hint}")
     return t
 
 
@@ -160,3 +180,86 @@ def batched(x: torch.Tensor, signal_ndim: int) -> tuple[torch.Tensor, bool]:
     if x.ndim == signal_ndim:
         return x.unsqueeze(0), True
     return x, False
+
+
+def _real_array(value, name: str) -> np.ndarray:
+    """``value`` as a float64 NumPy array; ``TypeError`` for strings, booleans, objects."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be real numbers, got {_describe(value)}")
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be real numbers, got {_describe(value)} "
+                        f"(array dtype {arr.dtype})")
+    return arr.astype(np.float64)
+
+
+def check_number(value, name: str, *, finite: bool = True, minimum: float | None = None,
+                 maximum: float | None = None, strict: bool = False) -> float:
+    """Validate a real scalar (a level in dB, a gain, a factor) and return it as ``float``.
+
+    Parameters
+    ----------
+    value : number or 1-element Tensor
+    name : str
+        Argument name used in error messages.
+    finite : bool
+        Reject NaN and ±Inf (NaN is always rejected).
+    minimum, maximum : float, optional
+        Accepted range (inclusive unless ``strict``).
+    strict : bool
+        Make the bounds exclusive.
+    """
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {_describe(value)}")
+    value = float(value)
+    if math.isnan(value) or (finite and not math.isfinite(value)):
+        raise ValueError(f"{name} must be a {'finite ' if finite else ''}number, got {value}")
+    low_bad = minimum is not None and (value <= minimum if strict else value < minimum)
+    high_bad = maximum is not None and (value >= maximum if strict else value > maximum)
+    if low_bad or high_bad:
+        lo = "-inf" if minimum is None else minimum
+        hi = "inf" if maximum is None else maximum
+        brackets = "()" if strict else "[]"
+        raise ValueError(f"{name} must lie in {brackets[0]}{lo}, {hi}{brackets[1]}, got {value}")
+    return value
+
+
+def check_dtype(dtype, name: str = "dtype") -> torch.dtype:
+    """Validate a module's floating dtype: ``torch.float32`` or ``torch.float64``."""
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"{name} must be a torch.dtype (torch.float32 or torch.float64), got "
+                        f"{_describe(dtype)}")
+    if dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be torch.float32 or torch.float64, got {dtype}")
+    return dtype
+
+
+def check_values(value, name: str, *, positive: bool = False, nonempty: bool = True
+                 ) -> torch.Tensor:
+    """Validate a vector of real, finite parameter values (time constants, exponents...).
+
+    Returns a float64 tensor (a tensor input keeps its autograd graph).
+    """
+    t = value if isinstance(value, torch.Tensor) else torch.as_tensor(_real_array(value, name))
+    if t.is_complex() or t.dtype == torch.bool:
+        raise TypeError(f"{name} must be real numbers, got {_describe(value)}")
+    t = t.to(torch.float64)
+    values = t.detach()
+    if nonempty and values.numel() == 0:
+        raise ValueError(f"{name} must contain at least one value")
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError(f"{name} contains NaN or Inf, got {values.tolist()}")
+    if positive and bool((values <= 0).any()):
+        raise ValueError(f"{name} must be > 0, got {values.tolist()}")
+    return t
+
+
+def check_increasing(low: float, high: float, low_name: str, high_name: str, *,
+                     strict: bool = True) -> None:
+    """Validate that a band ``(low, high)`` is ordered: ``low < high`` (or ``<=``)."""
+    if (low >= high) if strict else (low > high):
+        relation = "below" if strict else "at most"
+        raise ValueError(f"{low_name} must be {relation} {high_name}, got {low_name} = {low} "
+                         f"and {high_name} = {high}")

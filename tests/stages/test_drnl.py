@@ -8,7 +8,6 @@ import os
 import numpy as np
 import pytest
 import scipy.io as sio
-import scipy.signal as ss
 import torch
 
 from torch_amt.dsp.iir import use_backend
@@ -18,7 +17,6 @@ from torch_amt.functional.drnl import (
     drnl,
     drnl_channel_values,
     drnl_design,
-    octave_butter_lowpass,
 )
 from torch_amt.functional.ears import middleearfilter
 from torch_amt.stages.drnl import DRNLFilterbank
@@ -70,15 +68,6 @@ def test_matches_amt(path):
         # float32: whole-output relative error (rounding is relative to the overall scale;
         # the linear and nonlinear paths partly cancel): measured <= 1.4e-4
         assert np.abs(y32 - ref).max() <= 2e-4 * max(np.abs(ref).max(), 1e-300)
-
-
-def test_octave_butter_matches_scipy():
-    fc = torch.tensor([80.0, 1000.0, 7000.0], dtype=torch.float64)
-    b, a = octave_butter_lowpass(2, fc, 44100)
-    for k, f in enumerate(fc.tolist()):
-        rb, ra = ss.butter(2, f, fs=44100)
-        np.testing.assert_allclose(b[k].numpy(), rb, rtol=1e-12)
-        np.testing.assert_allclose(a[k].numpy(), ra, rtol=1e-12)
 
 
 def test_broken_stick():

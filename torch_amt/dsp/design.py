@@ -20,7 +20,7 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["poly", "butter", "octave_butter", "octave_poly", "freqz"]
+__all__ = ["poly", "butter", "octave_butter", "octave_poly", "freqz", "straight_through"]
 
 _BTYPES = {"low": "lowpass", "lowpass": "lowpass", "high": "highpass", "highpass": "highpass",
            "bandpass": "bandpass", "band": "bandpass", "pass": "bandpass",
@@ -188,8 +188,6 @@ def butter(order: int, cutoff, fs: float, btype: str = "low",
     band = kind in ("bandpass", "bandstop")
     if band and (wn.ndim == 0 or wn.shape[-1] != 2):
         raise ValueError(f"cutoff must be a pair (low, high) for btype={btype!r}")
-    if not band and wn.ndim > 0 and wn.shape[-1] == 2 and wn.ndim == 1:
-        raise ValueError(f"cutoff must be a single frequency for btype={btype!r}")
     if wn.device.type == "cpu" and bool(((wn <= 0) | (wn >= fs / 2)).any()):
         raise ValueError(f"cutoff must lie strictly between 0 and fs/2 = {fs / 2} Hz, got {wn}")
     ctype = torch.complex128 if wn.dtype == torch.float64 else torch.complex64
@@ -235,19 +233,41 @@ def butter(order: int, cutoff, fs: float, btype: str = "low",
     return b, a
 
 
+def straight_through(exact, differentiable: torch.Tensor) -> torch.Tensor:
+    """The values of ``exact`` with the gradient of ``differentiable``.
+
+    For two evaluations of the same function that differ only in rounding (e.g. AMT's
+    Octave arithmetic and a differentiable torch design): the forward pass carries AMT's
+    bits, the backward pass the torch design's derivative.
+
+    Parameters
+    ----------
+    exact : array_like or Tensor
+        Reference values, same shape as ``differentiable``.
+    differentiable : Tensor
+        The differentiable evaluation.
+
+    Returns
+    -------
+    Tensor
+        Equal to ``exact`` (in ``differentiable``'s dtype and device).
+    """
+    value = torch.as_tensor(exact, dtype=differentiable.dtype, device=differentiable.device)
+    if not differentiable.requires_grad:
+        return value
+    return differentiable + (value - differentiable).detach()
+
+
 def _with_octave_values(b: torch.Tensor, a: torch.Tensor, order: int, wn: torch.Tensor,
                         kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """Replace the values of ``b, a`` by Octave's, keeping their gradient (straight-through:
-    both are the same function of the cut-off, evaluated in a different rounding order)."""
+    """Octave's values for ``b, a`` with their gradient (:func:`straight_through`)."""
     band = kind == "bandpass"
     flat = wn.reshape(-1, 2) if band else wn.reshape(-1)
     rows = [octave_butter(order, w.tolist(), kind.replace("pass", "") if not band else kind)
             for w in flat.cpu().to(torch.float64)]
-    b_exact = torch.tensor(np.stack([r[0] for r in rows]), dtype=b.dtype,
-                           device=b.device).reshape(b.shape)
-    a_exact = torch.tensor(np.stack([r[1] for r in rows]), dtype=a.dtype,
-                           device=a.device).reshape(a.shape)
-    return b + (b_exact - b).detach(), a + (a_exact - a).detach()
+    b_exact = np.stack([r[0] for r in rows]).reshape(b.shape)
+    a_exact = np.stack([r[1] for r in rows]).reshape(a.shape)
+    return straight_through(b_exact, b), straight_through(a_exact, a)
 
 
 def freqz(b: torch.Tensor, a: torch.Tensor | float = 1.0, n: int = 512,

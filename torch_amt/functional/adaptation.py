@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import torch
 
-from torch_amt._checks import check_choice, check_fs, check_signal
+from torch_amt._checks import check_choice, check_fs, check_number, check_signal, check_values
 from torch_amt.dsp.adaptloop import adaptloop_recurrence
 
 __all__ = ["AdaptLoopPreset", "ADAPTLOOP_PRESETS", "adaptloop", "adaptloop_core",
@@ -116,7 +116,7 @@ def minspl_to_minlvl(minspl, dtype: torch.dtype = torch.float64,
     -------
     Tensor, shape (C,) (``(1,)`` for a scalar)
     """
-    values = torch.as_tensor(minspl, dtype=torch.float64).detach().reshape(-1).cpu().tolist()
+    values = check_values(minspl, "minspl", nonempty=False).detach().reshape(-1).cpu().tolist()
     if not values or not all(math.isfinite(v) for v in values):
         raise ValueError(f"minspl must be finite (dB SPL, or a linear level in (0, 1)), got "
                          f"{minspl!r}")
@@ -129,19 +129,12 @@ def resolve_adaptloop(preset: str = "adt_dau1997", limit=None, minspl=None,
     """A preset with AMT keyval overrides applied (None keeps the preset's value)."""
     base = ADAPTLOOP_PRESETS[check_choice(preset, "preset", tuple(ADAPTLOOP_PRESETS))]
     if tau is not None:
-        tau_t = torch.as_tensor(tau, dtype=torch.float64).detach().reshape(-1)
-        if tau_t.numel() == 0 or not bool(torch.isfinite(tau_t).all()) or bool((tau_t <= 0).any()):
-            raise ValueError(f"tau must be a non-empty vector of positive, finite time constants "
-                             f"in s, got {tau!r}")
-        tau = tuple(tau_t.tolist())
+        tau = tuple(check_values(tau, "tau (time constants in s)", positive=True)
+                    .detach().reshape(-1).tolist())
     if limit is not None:
-        if isinstance(limit, torch.Tensor) and limit.numel() == 1:
-            limit = limit.item()
-        if isinstance(limit, bool) or not isinstance(limit, (int, float)) \
-                or not math.isfinite(limit):
-            raise ValueError(f"limit must be a finite scalar (<= 1: no overshoot limitation), "
-                             f"got {limit!r}")
-    if minspl is not None and not isinstance(minspl, (int, float, Sequence, torch.Tensor)):
+        limit = check_number(limit, "limit (<= 1: no overshoot limitation)")
+    if minspl is not None and (isinstance(minspl, str)
+                               or not isinstance(minspl, (int, float, Sequence, torch.Tensor))):
         raise TypeError(f"minspl must be a number, a sequence or a tensor, got "
                         f"{type(minspl).__name__}")
     return AdaptLoopPreset(base.name,

@@ -16,18 +16,16 @@ from dataclasses import dataclass
 import torch
 
 from torch_amt import _checks
+from torch_amt.dsp.design import butter
 from torch_amt.dsp.iir import lfilter
 from torch_amt.functional.ears import ear_filter, middleearfilter
 from torch_amt.functional.gammatone import (
     GammatoneDesign,
-    _complex_divide,
-    _libm1,
     _libm2,
     cast_design,
     direct_form_ok,
     filter_channels,
     gammatone_design,
-    octave_poly,
 )
 from torch_amt.scales import audfiltbw, erbspacebw
 
@@ -38,7 +36,6 @@ __all__ = [
     "DRNLDesign",
     "drnl_channel_values",
     "drnl_design",
-    "octave_butter_lowpass",
     "broken_stick",
     "drnl",
     "lopezpoveda2001",
@@ -171,55 +168,6 @@ def _check_nyquist(values: dict[str, torch.Tensor], fs: float) -> None:
                 "lower fhigh (e.g. fhigh=7000 at fs=16000) or raise fs")
 
 
-def octave_butter_lowpass(order: int, cutoff: torch.Tensor, fs: float
-                          ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Digital Butterworth low-pass exactly as Octave's ``butter(order, cutoff/(fs/2))``.
-
-    Octave (*signal* 1.4.3) pre-warps on a 2-Hz grid, places the analogue poles at
-    ``exp(iπ(2k+n-1)/(2n))``, scales them (``sftrans``) and maps them with its own
-    ``bilinear`` (``T = 2``); the arithmetic differs from SciPy's in the last bits,
-    which matters for AMT's ill-conditioned low-frequency channels. Written in torch:
-    differentiable in ``cutoff``.
-
-    Parameters
-    ----------
-    order : int
-        Filter order.
-    cutoff : Tensor, shape (F,)
-        Cut-off frequencies in Hz, ``0 < cutoff < fs/2``.
-    fs : float
-        Sampling rate in Hz.
-
-    Returns
-    -------
-    b, a : Tensor, shape (F, order + 1)
-    """
-    if bool((cutoff.detach() <= 0).any()) or bool((cutoff.detach() >= fs / 2).any()):
-        raise ValueError(f"low-pass cut-off must lie strictly between 0 and fs/2 = {fs / 2} Hz, "
-                         f"got {cutoff.detach().tolist()}")
-    warped = _libm1(torch.tan, math.tan, math.pi * (cutoff / (fs / 2)) / 2)
-    poles_re, poles_im = [], []
-    for k in range(1, order + 1):
-        angle = math.pi * (2 * k + order - 1) / (2 * order)
-        re, im = (-1.0, 0.0) if 2 * k == order + 1 else (math.cos(angle), math.sin(angle))
-        poles_re.append(warped * re)
-        poles_im.append(warped * im)
-    pr, pi = torch.stack(poles_re, -1), torch.stack(poles_im, -1)
-    gain = _libm2(torch.pow, math.pow, 1 / warped, float(-order))
-    # bilinear transform with T = 2
-    dr, di = (2 - pr * 2) / 2, (-(pi * 2)) / 2
-    prod_r, prod_i = dr[..., 0], di[..., 0]
-    for k in range(1, order):
-        prod_r, prod_i = (prod_r * dr[..., k] - prod_i * di[..., k],
-                          prod_r * di[..., k] + prod_i * dr[..., k])
-    zgain, _ = _complex_divide(gain, torch.zeros_like(gain), prod_r, prod_i)
-    zr, zi = _complex_divide(2 + pr * 2, pi * 2, 2 - pr * 2, -(pi * 2))
-    a = octave_poly(torch.complex(zr, zi)).real
-    b = zgain[..., None] * torch.tensor([math.comb(order, j) for j in range(order + 1)],
-                                         dtype=zgain.dtype, device=zgain.device)
-    return b, a
-
-
 def drnl_design(values: dict[str, torch.Tensor], fs: float, params: DRNLParams) -> DRNLDesign:
     """Design the DRNL filters from per-channel values (:func:`drnl_channel_values`).
 
@@ -235,11 +183,11 @@ def drnl_design(values: dict[str, torch.Tensor], fs: float, params: DRNLParams) 
     return DRNLDesign(
         lin_gain=values["lin_gain"],
         gt_lin=gammatone(values["lin_fc"], values["lin_bw"], p.lin_ngt),
-        lp_lin=octave_butter_lowpass(2, values["lin_lp_cutoff"], fs),
+        lp_lin=butter(2, values["lin_lp_cutoff"], fs, "low"),
         gt_before=gammatone(values["nlin_fc_before"], values["nlin_bw_before"],
                             p.nlin_ngt_before),
         gt_after=gammatone(values["nlin_fc_after"], values["nlin_bw_after"], p.nlin_ngt_after),
-        lp_nlin=octave_butter_lowpass(2, values["nlin_lp_cutoff"], fs),
+        lp_nlin=butter(2, values["nlin_lp_cutoff"], fs, "low"),
         nlin_a=values["nlin_a"], nlin_b=values["nlin_b"], nlin_c=values["nlin_c"])
 
 

@@ -11,9 +11,9 @@ Two families:
   Butterworth band-passes (4 poles each) with a constant Q and a Hilbert-envelope
   phase insensitivity above 10 Hz.
 
-Coefficients that AMT derives with Octave's ``butter`` are computed here with the same
-arithmetic, operation by operation (``_octave_butter``), because the King2019 band-passes
-at 2–5 Hz are so ill-conditioned (4 poles within 1e-3 of ``z = 1``) that one ulp in a
+Coefficients that AMT derives with Octave's ``butter`` are computed with the same
+arithmetic, operation by operation (:func:`torch_amt.dsp.design.octave_butter`), because
+the King2019 band-passes at 2–5 Hz are so ill-conditioned (4 poles within 1e-3 of ``z = 1``) that one ulp in a
 coefficient changes the output by ~1e-3 relative. All filtering goes through
 :func:`torch_amt.dsp.lfilter`.
 
@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from torch_amt._checks import check_fs, check_positive, check_signal
-from torch_amt.dsp.design import butter, freqz
+from torch_amt.dsp.design import butter, freqz, octave_butter, straight_through
 from torch_amt.dsp.hilbert import hilbert
 from torch_amt.dsp.iir import lfilter
 
@@ -120,93 +120,6 @@ def _octave_linspace(x1: float, x2: float, n: int) -> list[float]:
     if n % 2 == 1:
         out[n // 2] = 0.0 if x1 == -x2 else (x1 + x2) / 2
     return out
-
-
-def _csqrt(z: complex) -> complex:
-    """glibc ``csqrt`` for finite, normal arguments (what Octave's ``sqrt`` calls)."""
-    re, im = z.real, z.imag
-    if im == 0.0:
-        if re < 0:
-            return complex(0.0, math.copysign(math.sqrt(-re), im))
-        return complex(abs(math.sqrt(re)), math.copysign(0.0, im))
-    if re == 0.0:
-        r = math.sqrt(0.5 * abs(im))
-        return complex(r, math.copysign(r, im))
-    d = float(np.hypot(re, im))
-    if re > 0:
-        r = math.sqrt(0.5 * (d + re))
-        s = 0.5 * (im / r)
-    else:
-        s = math.sqrt(0.5 * (d - re))
-        r = abs(0.5 * (im / s))
-    return complex(r, math.copysign(s, im))
-
-
-def _octave_poly(roots: list[complex]) -> list[complex]:
-    y = [complex(1.0)] + [complex(0.0)] * len(roots)
-    for j, r in enumerate(roots, start=1):
-        prev = y[:j]
-        for i in range(j):
-            y[i + 1] = y[i + 1] - r * prev[i]
-    return y
-
-
-def _octave_butter(order: int, wn, btype: str = "low") -> tuple[np.ndarray, np.ndarray]:
-    """Octave signal-package ``[b, a] = butter(order, wn)`` with the same arithmetic.
-
-    ``wn`` is normalised to Nyquist (a pair for ``btype='bandpass'``). Prewarping,
-    Kuc's analogue poles, ``sftrans``, ``bilinear`` (T = 2) and ``poly`` are evaluated in
-    Octave's order with IEEE double operations and glibc's elementary functions, so AMT's
-    coefficients are reproduced bit for bit.
-    """
-    w = [math.tan(math.pi * float(v) / 2) for v in np.atleast_1d(wn)]
-    poles = []
-    for k in range(1, order + 1):
-        theta = math.pi * (2 * k + order - 1) / (2 * order)
-        poles.append(complex(math.cos(theta), math.sin(theta)))
-    if order % 2 == 1:
-        poles[(order + 1) // 2 - 1] = complex(-1.0)
-    zeros: list[complex] = []
-    if btype == "low":
-        fc = w[0]
-        gain = 1.0 * (1.0 / fc) ** float(-order)
-        poles = [complex(fc * p.real, fc * p.imag) for p in poles]
-    elif btype == "bandpass":
-        fl, fh = w
-        gain = 1.0 * (1.0 / (fh - fl)) ** float(-order)
-        half = (fh - fl) / 2
-        bb = [complex(p.real * half, p.imag * half) for p in poles]
-        roots = [_csqrt(b * b - fh * fl) for b in bb]
-        poles = ([b + r for b, r in zip(bb, roots, strict=True)]
-                 + [b - r for b, r in zip(bb, roots, strict=True)])
-        zeros = [complex(0.0)] * order
-    else:
-        raise ValueError(f"btype must be 'low' or 'bandpass', got {btype!r}")
-    # bilinear transform, T = 2
-    num = complex(1.0)
-    for z in zeros:
-        num = num * complex((2 - z.real * 2) / 2, (-(z.imag * 2)) / 2)
-    den = complex(1.0)
-    for p in poles:
-        den = den * complex((2 - p.real * 2) / 2, (-(p.imag * 2)) / 2)
-    zgain = (gain * num.real / den) if num.imag == 0 else (gain * num / den)
-    zgain = zgain.real
-    zpoles = [complex(2 + p.real * 2, p.imag * 2) / complex(2 - p.real * 2, -(p.imag * 2))
-              for p in poles]
-    zzeros = [complex(2 + z.real * 2, z.imag * 2) / complex(2 - z.real * 2, -(z.imag * 2))
-              for z in zeros]
-    zzeros += [complex(-1.0)] * (len(zpoles) - len(zzeros))
-    b = np.array([(zgain * c).real for c in _octave_poly(zzeros)])
-    a = np.array([c.real for c in _octave_poly(zpoles)])
-    return b, a
-
-
-def _exact_with_grad(exact: np.ndarray, differentiable: torch.Tensor) -> torch.Tensor:
-    """Values of ``exact`` (AMT's arithmetic), gradient of ``differentiable`` (same function)."""
-    value = torch.as_tensor(exact, dtype=differentiable.dtype, device=differentiable.device)
-    if not differentiable.requires_grad:
-        return value
-    return differentiable + (value - differentiable).detach()
 
 
 # --------------------------------------------------------------------------- Dau / Jepsen bank
@@ -326,13 +239,8 @@ def modfilterbank_lowpass(fs: float, cutoff: float | torch.Tensor = 2.5,
         float64 coefficients.
     """
     if isinstance(cutoff, torch.Tensor):
-        b_t, a_t = butter(order, cutoff.to(torch.float64), fs, "low")
-        flat = cutoff.detach().reshape(-1).cpu().tolist()
-        exact = [_octave_butter(order, c / (fs / 2)) for c in flat]
-        b_np = np.stack([e[0] for e in exact]).reshape(*cutoff.shape, order + 1)
-        a_np = np.stack([e[1] for e in exact]).reshape(*cutoff.shape, order + 1)
-        return _exact_with_grad(b_np, b_t), _exact_with_grad(a_np, a_t)
-    b_np, a_np = _octave_butter(order, cutoff / (fs / 2))
+        return butter(order, cutoff.to(torch.float64), fs, "low")
+    b_np, a_np = octave_butter(order, cutoff / (fs / 2))
     return torch.from_numpy(b_np), torch.from_numpy(a_np)
 
 
@@ -505,7 +413,8 @@ def king2019_coefficients(mfc, qfactor, fs: float) -> tuple[torch.Tensor, torch.
     mfc : sequence of float or Tensor, shape (M,)
         Centre frequencies in Hz. A tensor (learnable) is designed differentiably with
         :func:`torch_amt.dsp.design.butter`; the forward values are always Octave's
-        (``_octave_butter``), which AMT's ill-conditioned 2–5 Hz filters require.
+        (:func:`torch_amt.dsp.design.octave_butter`), which AMT's ill-conditioned 2–5 Hz
+        filters require.
     qfactor : float or Tensor, shape () or (M,)
         Quality factor(s).
     fs : float
@@ -529,7 +438,7 @@ def king2019_coefficients(mfc, qfactor, fs: float) -> tuple[torch.Tensor, torch.
             raise ValueError(f"the King2019 modulation filter at {m:.3f} Hz (Q = {q}) has band "
                              f"edges [{lo:.3f}, {hi:.3f}] Hz outside (0, fs/2 = {fs / 2}) Hz; "
                              "lower mfhigh or raise fs")
-        b, a = _octave_butter(2, [2 * lo / fs, 2 * hi / fs], "bandpass")
+        b, a = octave_butter(2, [2 * lo / fs, 2 * hi / fs], "bandpass")
         bs.append(b)
         as_.append(a)
     b_np, a_np = np.stack(bs), np.stack(as_)
@@ -539,7 +448,7 @@ def king2019_coefficients(mfc, qfactor, fs: float) -> tuple[torch.Tensor, torch.
     q_t = torch.as_tensor(qfactor, dtype=torch.float64)
     lo, hi = king2019_band_edges(mfc_t.to(torch.float64), q_t.to(torch.float64))
     b_t, a_t = butter(2, torch.stack([lo, hi], dim=-1), fs, "bandpass")
-    return _exact_with_grad(b_np, b_t), _exact_with_grad(a_np, a_t)
+    return straight_through(b_np, b_t), straight_through(a_np, a_t)
 
 
 def king2019_phase_insensitivity(y: torch.Tensor, mfc: torch.Tensor,

@@ -30,7 +30,7 @@ class Dau1997(nn.Module):
           ── ModulationFilterbank (mfb_jepsen2008 by default, AMT 1.4.0)      [no_mfb]
 
     AMT 1.4.0 imports ``mfb_jepsen2008`` by default (150-Hz low-pass before the bank,
-    mfc up to min(fc/4, 1000 Hz), 1/√2 on |.| above 10 Hz); ``modulation='mfb_dau1997'``
+    mfc up to min(fc/4, 1000 Hz), 1/√2 on ``|.|`` above 10 Hz); ``modulation='mfb_dau1997'``
     gives the bank of the 1997 paper, ``'mfb_verhey1999'`` AMT 0.9.10's ``dau1997_preproc``.
 
     Parameters

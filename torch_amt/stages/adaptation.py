@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from torch_amt._checks import check_fs, check_module_input, check_signal
+from torch_amt._checks import check_dtype, check_fs, check_module_input, check_signal
 from torch_amt.functional.adaptation import (
     ADAPTLOOP_PRESETS,
     adaptloop_core,
@@ -83,6 +83,7 @@ class AdaptLoop(nn.Module):
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.fs = check_fs(fs)
+        check_dtype(dtype)
         self.config = resolve_adaptloop(preset, limit, minspl, tau)
         self.limited = self.config.limit > 1
         self.learnable = bool(learnable)

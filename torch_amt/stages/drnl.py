@@ -84,16 +84,19 @@ class DRNLFilterbank(nn.Module):
             params = DRNL_PRESETS[_checks.check_choice(params, "params", tuple(DRNL_PRESETS))]
         self.params = dataclasses.replace(params, **overrides) if overrides else params
         self.path = _checks.check_choice(path, "path", PATHS)
-        self.dboffset = float(dboffset)
+        self.dboffset = _checks.check_number(dboffset, "dboffset")
         self.learnable = bool(learnable)
+        _checks.check_dtype(dtype)
+        source = None
         if fc is None:
             fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
+            source = f"fhigh = {fhigh} Hz"
             if fc.numel() == 0:
                 raise ValueError(f"no centre frequency between flow = {flow} Hz and "
                                  f"fhigh = {fhigh} Hz")
         elif isinstance(fc, torch.Tensor):
             fc = fc.detach().to(torch.float64)
-        fc = _checks.check_frequencies(fc, self.fs, "fc").reshape(-1)
+        fc = _checks.check_frequencies(fc, self.fs, "fc", source=source).reshape(-1)
         values = drnl_channel_values(fc, self.params)
         drnl_design(values, self.fs, self.params)  # validates (Nyquist) once, eagerly
         self.register_buffer("fc", fc.to(dtype))

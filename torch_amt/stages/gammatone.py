@@ -81,14 +81,17 @@ class GammatoneFilterbank(nn.Module):
         self.kind = _checks.check_choice(kind, "kind", KINDS)
         self.filtertype = _checks.check_choice(filtertype, "filtertype", FILTERTYPES)
         self.learnable = bool(learnable)
+        _checks.check_dtype(dtype)
+        source = None
         if fc is None:
             fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
+            source = f"fhigh = {fhigh} Hz"
             if fc.numel() == 0:
                 raise ValueError(f"no centre frequency between flow = {flow} Hz and "
                                  f"fhigh = {fhigh} Hz")
         elif isinstance(fc, torch.Tensor):
             fc = fc.detach().to(torch.float64)
-        fc = _checks.check_frequencies(fc, self.fs, "fc").reshape(-1)
+        fc = _checks.check_frequencies(fc, self.fs, "fc", source=source).reshape(-1)
         betamul = default_betamul(self.n) if betamul is None else _checks.check_positive(
             betamul, "betamul")
         design = gammatone_design(fc, self.fs, self.n, betamul, kind=self.kind,

@@ -5,7 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torch_amt._checks import check_fs, check_module_input, check_signal
+from torch_amt._checks import (
+    check_dtype,
+    check_fs,
+    check_module_input,
+    check_number,
+    check_signal,
+)
 from torch_amt.functional.ihc import (
     IHC_METHODS,
     get_method,
@@ -23,23 +29,23 @@ class IHCEnvelope(nn.Module):
     Reproduces AMT 1.4.0 ``ihcenvelope(x, fs, method)``; the methods are the rows of
     :data:`torch_amt.functional.ihc.IHC_METHODS`:
 
-    ========================  ==========================================================
-    ``method`` (AMT flag)     computation
-    ========================  ==========================================================
-    ``'ihc_dau1996'``         ``max(x, 0)``, 1st-order Butterworth low-pass at 1 kHz
-    ``'ihc_king2019'``        identical to ``ihc_dau1996`` in AMT 1.4.0 (help: 1.5 kHz)
-    ``'ihc_breebaart2001'``   ``max(x, 0)``, 1st-order 2-kHz low-pass applied 5 times
-                              (≈ 770 Hz overall)
-    ``'ihc_lindemann1986'``   ``max(x, 0)``, 1st-order low-pass at 800 Hz
-    ``'ihc_relanoiborra2019'`` ``max(x, 0)``, 2nd-order low-pass at 1 kHz
-    ``'ihc_bernstein1999'``   ``max(|hilbert(x)|^-0.77 · x, 0)^2``, 2nd-order low-pass at
-                              425 Hz. AMT gives NaN where the Hilbert envelope is exactly
-                              0 (silence); here such samples give 0 (the limit), so
-                              silence maps to 0.
-    ``'hilbert'``             ``|hilbert(x)|`` (no low-pass)
-    ``'ihc_meddis1990'``      not implemented (AMT needs compiled code):
-                              ``NotImplementedError``
-    ========================  ==========================================================
+    ==========================  ==========================================================
+    ``method`` (AMT flag)       computation
+    ==========================  ==========================================================
+    ``'ihc_dau1996'``           ``max(x, 0)``, 1st-order Butterworth low-pass at 1 kHz
+    ``'ihc_king2019'``          identical to ``ihc_dau1996`` in AMT 1.4.0 (help: 1.5 kHz)
+    ``'ihc_breebaart2001'``     ``max(x, 0)``, 1st-order 2-kHz low-pass applied 5 times
+                                (≈ 770 Hz overall)
+    ``'ihc_lindemann1986'``     ``max(x, 0)``, 1st-order low-pass at 800 Hz
+    ``'ihc_relanoiborra2019'``  ``max(x, 0)``, 2nd-order low-pass at 1 kHz
+    ``'ihc_bernstein1999'``     ``max(|hilbert(x)|^-0.77 · x, 0)^2``, 2nd-order low-pass at
+                                425 Hz. AMT gives NaN where the Hilbert envelope is exactly
+                                0 (silence); here such samples give 0 (the limit), so
+                                silence maps to 0.
+    ``'hilbert'``               ``|hilbert(x)|`` (no low-pass)
+    ``'ihc_meddis1990'``        not implemented (AMT needs compiled code):
+                                ``NotImplementedError``
+    ==========================  ==========================================================
 
     Parameters
     ----------
@@ -79,7 +85,8 @@ class IHCEnvelope(nn.Module):
         self.fs = check_fs(fs)
         self.spec = get_method(method)
         self.passes = resolve_passes(self.spec, filter_order)
-        self.minlvl = None if minlvl is None else float(minlvl)
+        self.minlvl = None if minlvl is None else check_number(minlvl, "minlvl")
+        check_dtype(dtype)
         coefficients = ihc_lowpass(method, self.fs, dtype)
         if coefficients is None:
             self.b = self.a = None

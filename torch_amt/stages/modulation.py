@@ -156,7 +156,7 @@ def pad_modulation_outputs(outputs: Sequence[torch.Tensor],
 class _ChannelModFilters(nn.Module):
     """The band-pass filters (mfc > 0) of one auditory channel.
 
-    Holds the initial centre frequencies (they fix the real/|.| rule of each row), the
+    Holds the initial centre frequencies (they fix the real/``|.|`` rule of each row), the
     LP_150_Hz_att gains and either coefficient buffers or learnable parameters
     (``log_mfc``, ``log_bandwidth``: centre frequency and -3-dB bandwidth in Hz).
     """
@@ -247,11 +247,11 @@ class ModulationFilterbank(nn.Module):
         ``'efilt'`` (AMT). ``'butterworth'`` (not in AMT): each band-pass is a
         2nd-order Butterworth low-pass with cut-off ``bandwidth/2`` shifted to ``mfc``
         (complex second-order section, flat symmetric passband, unit gain at ``mfc``),
-        applied with :func:`torch_amt.dsp.sosfilt`; same real/|.| post-processing.
+        applied with :func:`torch_amt.dsp.sosfilt`; same real/``|.|`` post-processing.
     learnable : bool
         Make every band-pass' centre frequency and bandwidth (per channel and filter,
         as ``log`` parameters ``filter_coeffs[f].log_mfc`` / ``.log_bandwidth``) and the
-        low-pass cut-off (``log_lp_cutoff``) trainable. The real/|.| rule of a filter
+        low-pass cut-off (``log_lp_cutoff``) trainable. The real/``|.|`` rule of a filter
         stays the one of its initial centre frequency. At initialisation the outputs
         equal the fixed bank's.
     dtype : torch.dtype
@@ -425,7 +425,7 @@ class FastModulationFilterbank(ModulationFilterbank):
     All channel × filter pairs (the 0-Hz low-pass included, zero-padded to a common
     complex second-order form, which leaves every product and sum of the recursion
     unchanged) become rows of a single :func:`torch_amt.dsp.lfilter` call — the kernel
-    takes a different filter per row — and the real/|.| post-processing is one masked
+    takes a different filter per row — and the real/``|.|`` post-processing is one masked
     tensor operation. Results equal :class:`ModulationFilterbank`'s (bit for bit in the
     tests; documented bound 1e-12 in float64) for every argument combination.
 
