@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import torch
 
 from torch_amt import _checks
+from torch_amt.dsp import libm
 from torch_amt.dsp.design import butter
 from torch_amt.dsp.iir import lfilter
 from torch_amt.functional.ears import ear_filter, middleearfilter
 from torch_amt.functional.gammatone import (
     GammatoneDesign,
-    _libm2,
     cast_design,
     direct_form_ok,
     filter_channels,
@@ -129,7 +129,7 @@ CHANNEL_QUANTITIES = ("lin_fc", "lin_bw", "lin_gain", "lin_lp_cutoff", "nlin_fc_
 
 def _polfun(par: tuple[float, float], f: torch.Tensor) -> torch.Tensor:
     """AMT ``polfun``: ``10^par(1) · f^par(2)`` (C-library ``pow`` values)."""
-    return math.pow(10.0, par[0]) * _libm2(torch.pow, math.pow, f, float(par[1]))
+    return math.pow(10.0, par[0]) * libm.pow(f, float(par[1]))
 
 
 def drnl_channel_values(fc: torch.Tensor, params: DRNLParams) -> dict[str, torch.Tensor]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from torch_amt import _checks
+from torch_amt.dsp import libm
 from torch_amt.dsp.iir import get_backend, lfilter
 from torch_amt.scales import audfiltbw, erbspacebw
 
@@ -47,47 +48,6 @@ FILTERTYPES = ("allpole", "classic")
 
 
 # --------------------------------------------------------------------------- exact scalar math
-
-
-def _libm1(torch_fn, math_fn, x: torch.Tensor) -> torch.Tensor:
-    y = torch_fn(x)
-    if x.dtype != torch.float64 or x.device.type != "cpu":
-        return y
-    exact = torch.tensor([math_fn(v) for v in x.detach().reshape(-1).tolist()],
-                         dtype=torch.float64).reshape(x.shape)
-    return y + (exact - y).detach()
-
-
-def _libm2(torch_fn, math_fn, x: torch.Tensor, z: torch.Tensor | float) -> torch.Tensor:
-    y = torch_fn(x, z)
-    if y.dtype != torch.float64 or y.device.type != "cpu":
-        return y
-    xs = x.detach().expand_as(y).reshape(-1).tolist()
-    zs = (z.detach().expand_as(y).reshape(-1).tolist() if isinstance(z, torch.Tensor)
-          else [z] * len(xs))
-    exact = torch.tensor([math_fn(a, b) for a, b in zip(xs, zs, strict=True)],
-                         dtype=torch.float64).reshape(y.shape)
-    return y + (exact - y).detach()
-
-
-def _exp(x: torch.Tensor) -> torch.Tensor:
-    return _libm1(torch.exp, math.exp, x)
-
-
-def _cos(x: torch.Tensor) -> torch.Tensor:
-    return _libm1(torch.cos, math.cos, x)
-
-
-def _sin(x: torch.Tensor) -> torch.Tensor:
-    return _libm1(torch.sin, math.sin, x)
-
-
-def _pow(x: torch.Tensor, p: float) -> torch.Tensor:
-    return _libm2(torch.pow, math.pow, x, float(p))
-
-
-def _hypot(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return _libm2(torch.hypot, math.hypot, x, y)
 
 
 def _complex_divide(ar, ai, br, bi):
@@ -232,10 +192,10 @@ def gammatone_design(fc, fs: float, n: int = 4, betamul=None, *, kind: str = "co
     beta = betamul * audfiltbw(fc)
     two_pi = 2 * math.pi
     if filtertype == "allpole" and kind == "complex":
-        decay = _exp(-two_pi * beta / fs)
+        decay = libm.exp(-two_pi * beta / fs)
         omega = -(two_pi * fc / fs)
-        pole = torch.complex(decay * _cos(omega), decay * _sin(omega))
-        gain = _pow(1 - decay, n)
+        pole = torch.complex(decay * libm.cos(omega), decay * libm.sin(omega))
+        gain = libm.pow(1 - decay, n)
         a = octave_poly(pole[:, None].expand(-1, n))
         ones = torch.ones_like(pole.real)
         section_a = torch.stack([ones.to(pole.dtype), -pole], -1)
@@ -244,17 +204,17 @@ def gammatone_design(fc, fs: float, n: int = 4, betamul=None, *, kind: str = "co
                                section_a[:, None, :].expand(-1, n, -1), True)
     theta = two_pi * fc / fs
     phi = two_pi * beta / fs
-    decay = _exp(-phi)
-    cos_t, sin_t = _cos(theta), _sin(theta)
+    decay = libm.exp(-phi)
+    cos_t, sin_t = libm.cos(theta), libm.sin(theta)
     alpha = -decay * cos_t
     b1 = 2 * alpha
-    b2 = _exp(-2 * phi)
-    num_re = 1 + b1 * cos_t + b2 * _cos(2 * theta)
-    num_im = -(b1 * sin_t) - b2 * _sin(2 * theta)
+    b2 = libm.exp(-2 * phi)
+    num_re = 1 + b1 * cos_t + b2 * libm.cos(2 * theta)
+    num_im = -(b1 * sin_t) - b2 * libm.sin(2 * theta)
     den_re = 1 + alpha * cos_t
     den_im = -(alpha * sin_t)
-    a0 = _hypot(*_complex_divide(num_re, num_im, den_re, den_im))
-    gain = _pow(a0, n)
+    a0 = libm.hypot(*_complex_divide(num_re, num_im, den_re, den_im))
+    gain = libm.pow(a0, n)
     pole_re = decay * cos_t
     zero_b = octave_poly(pole_re[:, None].expand(-1, n))
     one = torch.ones_like(pole_re)

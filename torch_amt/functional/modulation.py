@@ -13,8 +13,9 @@ Two families:
 
 Coefficients that AMT derives with Octave's ``butter`` are computed with the same
 arithmetic, operation by operation (:func:`torch_amt.dsp.design.octave_butter`), because
-the King2019 band-passes at 2–5 Hz are so ill-conditioned (4 poles within 1e-3 of ``z = 1``) that one ulp in a
-coefficient changes the output by ~1e-3 relative. All filtering goes through
+the King2019 band-passes at 2–5 Hz are so ill-conditioned (4 poles within 1e-3 of
+``z = 1``) that one ulp in a coefficient changes the output by ~1e-3 relative. All
+filtering goes through
 :func:`torch_amt.dsp.lfilter`.
 
 References
@@ -41,7 +42,14 @@ import math
 import numpy as np
 import torch
 
-from torch_amt._checks import check_fs, check_positive, check_signal
+from torch_amt._checks import (
+    check_choice,
+    check_frequencies,
+    check_fs,
+    check_number,
+    check_positive,
+    check_signal,
+)
 from torch_amt.dsp.design import butter, freqz, octave_butter, straight_through
 from torch_amt.dsp.hilbert import hilbert
 from torch_amt.dsp.iir import lfilter
@@ -334,7 +342,13 @@ def modfilterbank(x: torch.Tensor, fs: float, fc, *, Q: float = 2.0,
     """
     fs = check_fs(fs)
     x = check_signal(x, "x", ndim=(2, 3, 4), dim_names="(F, T) or (..., F, T)")
-    fc_list = [float(f) for f in np.atleast_1d(np.asarray(fc, dtype=np.float64))]
+    if check_positive(Q, "Q") <= 0.5:
+        raise ValueError(f"Q must be > 0.5 (the spacing ratio needs 1 - 1/(2Q) > 0), got {Q}")
+    check_positive(max_mfc, "max_mfc")
+    check_choice(lp150, "lp150", ("off", "filter", "att_gain"))
+    check_number(att_factor, "att_factor", minimum=0, strict=True)
+    fc = check_frequencies(fc.detach() if isinstance(fc, torch.Tensor) else fc, None, "fc")
+    fc_list = [float(f) for f in fc.reshape(-1)]
     if x.shape[-2] != len(fc_list):
         raise ValueError(f"x has {x.shape[-2]} channels (axis -2) but fc has {len(fc_list)} "
                          "centre frequencies")
@@ -508,8 +522,11 @@ def king2019_modfilterbank(x: torch.Tensor, fs: float, *, mflow: float = 2.0,
     """
     fs = check_fs(fs)
     x = check_signal(x, "x", ndim=(1, 2, 3), dim_names="(T,), (C, T) or (B, C, T)")
-    for name, v in (("mflow", mflow), ("mfhigh", mfhigh), ("qfactor", qfactor)):
+    for name, v in (("mflow", mflow), ("mfhigh", mfhigh), ("qfactor", qfactor),
+                    ("phase_insens_cut", phase_insens_cut)):
         check_positive(v, name)
+    if nmod is not None:
+        check_positive(nmod, "nmod", integer=True)
     mfc = torch.tensor(king2019_mfc(mflow, mfhigh, qfactor, nmod), dtype=torch.float64)
     b, a = king2019_coefficients(mfc.tolist(), qfactor, fs)
     x64 = x.to(torch.float64)
