@@ -20,7 +20,10 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["poly", "butter", "octave_butter", "octave_poly", "freqz", "straight_through"]
+from torch_amt import _checks
+
+__all__ = ["poly", "roots", "butter", "octave_butter", "octave_poly", "freqz",
+           "straight_through"]
 
 _BTYPES = {"low": "lowpass", "lowpass": "lowpass", "high": "highpass", "highpass": "highpass",
            "bandpass": "bandpass", "band": "bandpass", "pass": "bandpass",
@@ -41,12 +44,34 @@ def poly(roots: torch.Tensor) -> torch.Tensor:
         ``[1, c_1, ..., c_n]`` with ``Π_k (z - r_k) = Σ_j c_j z^(n-j)``, expanded one
         root at a time in the given order (the order NumPy and Octave use).
     """
+    if not isinstance(roots, torch.Tensor):
+        raise TypeError(f"roots must be a torch.Tensor, got {type(roots).__name__}")
+    if roots.ndim == 0:
+        raise ValueError("roots must have at least one axis (the roots), got a 0-d tensor")
     c = torch.ones(*roots.shape[:-1], 1, dtype=roots.dtype, device=roots.device)
     for k in range(roots.shape[-1]):
         r = roots[..., k : k + 1]
         c = torch.cat([c, torch.zeros_like(c[..., :1])], dim=-1) - torch.cat(
             [torch.zeros_like(c[..., :1]), r * c], dim=-1)
     return c
+
+
+def roots(a: torch.Tensor) -> torch.Tensor:
+    """Roots of the polynomials ``a (N, n+1)`` (``a[:, 0] == 1``), as companion eigenvalues.
+
+    Backward stable: the roots are exact for coefficients within rounding of ``a``.
+
+    Returns
+    -------
+    Tensor, shape (N, n), complex
+    """
+    n = a.shape[-1] - 1
+    companion = torch.zeros(a.shape[0], n, n, dtype=a.dtype, device=a.device)
+    companion[:, 0, :] = -a[:, 1:]
+    if n > 1:
+        idx = torch.arange(n - 1, device=a.device)
+        companion[:, idx + 1, idx] = 1
+    return torch.linalg.eigvals(companion)
 
 
 def octave_poly(roots: list[complex]) -> list[complex]:
@@ -174,22 +199,24 @@ def butter(order: int, cutoff, fs: float, btype: str = "low",
     b, a : Tensor, shape (..., n + 1)
         Numerator and denominator, ``a[..., 0] == 1``.
     """
-    if int(order) != order or order < 1:
-        raise ValueError(f"order must be a positive integer, got {order!r}")
-    order = int(order)
-    if btype not in _BTYPES:
-        raise ValueError(f"btype must be one of {sorted(set(_BTYPES))}, got {btype!r}")
+    order = _checks.check_positive(order, "order", integer=True)
+    _checks.check_choice(btype, "btype", sorted(set(_BTYPES)))
     kind = _BTYPES[btype]
-    if fs is None or not math.isfinite(fs) or fs <= 0:
-        raise ValueError(f"fs must be a positive sampling rate in Hz, got {fs!r}")
-    wn = cutoff if isinstance(cutoff, torch.Tensor) else torch.as_tensor(cutoff, dtype=dtype)
+    fs = _checks.check_fs(fs)
+    wn = (cutoff if isinstance(cutoff, torch.Tensor)
+          else torch.as_tensor(_checks.check_values(cutoff, "cutoff"), dtype=dtype))
     if not wn.is_floating_point():
         wn = wn.to(dtype)
     band = kind in ("bandpass", "bandstop")
     if band and (wn.ndim == 0 or wn.shape[-1] != 2):
         raise ValueError(f"cutoff must be a pair (low, high) for btype={btype!r}")
-    if wn.device.type == "cpu" and bool(((wn <= 0) | (wn >= fs / 2)).any()):
-        raise ValueError(f"cutoff must lie strictly between 0 and fs/2 = {fs / 2} Hz, got {wn}")
+    if wn.device.type == "cpu":  # (no host synchronisation on accelerators)
+        if not bool(((wn > 0) & (wn < fs / 2)).all()):
+            raise ValueError(f"cutoff must lie strictly between 0 and fs/2 = {fs / 2} Hz, "
+                             f"got {wn}")
+        if band and not bool((wn[..., 0] < wn[..., 1]).all()):
+            raise ValueError(f"cutoff must be an increasing pair (low, high) for "
+                             f"btype={btype!r}, got {wn}")
     ctype = torch.complex128 if wn.dtype == torch.float64 else torch.complex64
     m = torch.arange(-order + 1, order, 2, dtype=wn.dtype, device=wn.device)
     proto = -torch.exp(1j * (math.pi * m / (2 * order)).to(ctype))  # analogue poles, |p| = 1
@@ -290,6 +317,9 @@ def freqz(b: torch.Tensor, a: torch.Tensor | float = 1.0, n: int = 512,
     h : Tensor, shape (..., n)
         Complex frequency response ``B(e^{jw}) / A(e^{jw})``.
     """
+    n = _checks.check_positive(n, "n", integer=True)
+    if fs is not None:
+        fs = _checks.check_fs(fs)
     b = torch.as_tensor(b)
     a = torch.as_tensor(a, dtype=b.dtype if b.is_floating_point() else torch.float64)
     if a.ndim == 0:

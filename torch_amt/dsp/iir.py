@@ -43,6 +43,8 @@ import numba
 import numpy as np
 import torch
 
+from torch_amt.dsp.design import roots
+
 __all__ = ["lfilter", "sosfilt", "use_backend", "get_backend", "BACKENDS"]
 
 BACKENDS = ("auto", "numba", "torch")
@@ -97,6 +99,151 @@ def _nb_forward(x, b, a, zi, y):  # pragma: no cover - compiled
                 z[i] = z[i + 1] - a[r, i + 1] * yt + b[r, i + 1] * xt
             z[order - 1] = b[r, order] * xt - a[r, order] * yt
             y[r, t] = yt
+
+
+@numba.njit(cache=True, inline="always")
+def _scale(c, v):  # pragma: no cover - compiled
+    """``c·v`` for a real ``v``: the values of the promoted product ``c·(v + 0j)``."""
+    return c * v
+
+
+@numba.njit(cache=True, inline="always")
+def _magnitude(w):  # pragma: no cover - compiled
+    return np.sqrt(w.real * w.real + w.imag * w.imag)
+
+
+@numba.njit(parallel=True, cache=True)
+def _nb_forward_envelope(x, src, b, a, keep_real, factor, gain, y):  # pragma: no cover
+    """:func:`_nb_forward` on rows ``x[src[r]]`` with filter ``r % len(b)``, post-processed.
+
+    The recursion is :func:`_nb_forward`'s, operation for operation (zero initial
+    state); each output sample ``w = gain·y`` is written as ``Re w`` (``keep_real``) or
+    ``factor·|w|`` straight into ``y`` (the output dtype), so no complex signal is
+    ever stored. Rows whose trailing coefficients are zero (one-pole band-passes padded
+    to a common order) run at their true order with the state in registers: the
+    skipped terms are exact zeros, so every value is unchanged."""
+    n_rows, n_t = y.shape
+    n_filters = b.shape[0]
+    order = b.shape[1] - 1
+    for r in numba.prange(n_rows):
+        c = r % n_filters
+        s = src[r]
+        g = gain[c]
+        real = keep_real[c]
+        used = order
+        while used > 1 and b[c, used] == 0 and a[c, used] == 0:
+            used -= 1
+        b0 = b[c, 0]
+        b1 = b[c, 1]
+        a1 = a[c, 1]
+        if used == 1:
+            z0 = b0 * 0
+            for t in range(n_t):
+                xt = x[s, t]
+                yt = z0 + _scale(b0, xt)
+                z0 = _scale(b1, xt) - a1 * yt
+                w = yt * g
+                y[r, t] = w.real if real else factor * _magnitude(w)
+        elif used == 2:
+            b2 = b[c, 2]
+            a2 = a[c, 2]
+            z0 = b0 * 0
+            z1 = b0 * 0
+            for t in range(n_t):
+                xt = x[s, t]
+                yt = z0 + _scale(b0, xt)
+                z0 = z1 - a1 * yt + _scale(b1, xt)
+                z1 = _scale(b2, xt) - a2 * yt
+                w = yt * g
+                y[r, t] = w.real if real else factor * _magnitude(w)
+        else:
+            z = np.zeros(order, dtype=b.dtype)
+            for t in range(n_t):
+                xt = x[s, t]
+                yt = z[0] + b0 * xt
+                for i in range(order - 1):
+                    z[i] = z[i + 1] - a[c, i + 1] * yt + b[c, i + 1] * xt
+                z[order - 1] = b[c, order] * xt - a[c, order] * yt
+                w = yt * g
+                y[r, t] = w.real if real else factor * _magnitude(w)
+
+
+@numba.njit(parallel=True, cache=True)
+def _nb_backward_envelope(g, x, rows, starts, n_filters, b, a, keep_real, factor, gain,
+                          need_b, need_a, gx, gb, ga):  # pragma: no cover - compiled
+    """Adjoint of :func:`_nb_forward_envelope`, parallel over the source rows of ``x``.
+
+    Source row ``s`` feeds the output rows ``rows[starts[s]:starts[s+1]]``; for each,
+    the complex filter output is recomputed (one row buffer), the readout's derivative
+    applied (``g`` for ``Re``, ``factor·g·w/|w|`` for ``factor·|w|``) and the adjoint of
+    :func:`_nb_backward` run, accumulating ``dL/dx`` into ``gx[s]`` (real signal)."""
+    n_src, n_t = x.shape
+    order = b.shape[1] - 1
+    width = order + 1
+    for s in numba.prange(n_src):
+        y = np.empty(n_t, dtype=b.dtype)
+        z = np.empty(order, dtype=b.dtype)
+        ring = np.empty(width, dtype=b.dtype)
+        acc_b = np.empty(width, dtype=b.dtype)
+        acc_a = np.empty(width, dtype=b.dtype)
+        for i in range(starts[s], starts[s + 1]):
+            r = rows[i]
+            c = r % n_filters
+            z[:] = 0
+            for t in range(n_t):
+                xt = x[s, t]
+                yt = z[0] + b[c, 0] * xt
+                for k in range(order - 1):
+                    z[k] = z[k + 1] - a[c, k + 1] * yt + b[c, k + 1] * xt
+                z[order - 1] = b[c, order] * xt - a[c, order] * yt
+                y[t] = yt
+            gc = gain[c]
+            if order == 2 and not (need_b or need_a):
+                # the common case (input gradient of a second-order bank), state in registers
+                a1, a2 = np.conj(a[c, 1]), np.conj(a[c, 2])
+                b0, b1, b2 = np.conj(b[c, 0]), np.conj(b[c, 1]), np.conj(b[c, 2])
+                u1 = b0 * 0
+                u2 = b0 * 0
+                for t in range(n_t - 1, -1, -1):
+                    if keep_real[c]:
+                        gw = g[r, t] * gc
+                    else:
+                        w = y[t] * gc
+                        mag = _magnitude(w)
+                        gw = ((factor * g[r, t]) * gc) * (w / mag) if mag > 0 else 0 * w
+                    ut = gw - a1 * u1 - a2 * u2
+                    gx[s, t] += (b0 * ut + b1 * u1 + b2 * u2).real
+                    u2 = u1
+                    u1 = ut
+                continue
+            ring[:] = 0
+            acc_b[:] = 0
+            acc_a[:] = 0
+            for t in range(n_t - 1, -1, -1):
+                if keep_real[c]:
+                    gw = g[r, t] + 0 * y[t]
+                else:
+                    w = y[t] * gc
+                    mag = abs(w)
+                    gw = (factor * g[r, t]) * (w / mag) if mag > 0 else 0 * y[t]
+                ut = gw * gc
+                for j in range(1, width):
+                    ut -= np.conj(a[c, j]) * ring[(t + j) % width]
+                ring[t % width] = ut
+                acc = np.conj(b[c, 0]) * ut
+                for k in range(1, width):
+                    acc += np.conj(b[c, k]) * ring[(t + k) % width]
+                gx[s, t] += acc.real
+                if need_b:
+                    for k in range(min(width, t + 1)):
+                        acc_b[k] += np.conj(x[s, t - k]) * ut
+                if need_a:
+                    for j in range(1, min(width, t + 1)):
+                        acc_a[j] -= np.conj(y[t - j]) * ut
+            if need_b:
+                gb[r, :] = acc_b
+            if need_a:
+                ga[r, :] = acc_a
 
 
 @numba.njit(parallel=True, cache=True)
@@ -230,17 +377,6 @@ def _one_pole(u: torch.Tensor, p: torch.Tensor, block: int) -> torch.Tensor:
     return Y.reshape(n_rows, n_blocks * L)[:, :n_t]
 
 
-def _poles(a: torch.Tensor) -> torch.Tensor:
-    """Roots of ``a (N, n+1)`` (``a[:, 0] == 1``): eigenvalues of the companion matrix."""
-    n = a.shape[-1] - 1
-    companion = torch.zeros(a.shape[0], n, n, dtype=a.dtype, device=a.device)
-    companion[:, 0, :] = -a[:, 1:]
-    if n > 1:
-        idx = torch.arange(n - 1, device=a.device)
-        companion[:, idx + 1, idx] = 1
-    return torch.linalg.eigvals(companion)
-
-
 def _torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
                    zi: torch.Tensor | None, block: int = _TORCH_BLOCK) -> torch.Tensor:
     """The recursion in pure torch: FIR numerator, then a cascade of one-pole sections.
@@ -259,7 +395,7 @@ def _torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
     real = not (x.is_complex() or b.is_complex() or a.is_complex())
     ctype = torch.complex128 if x.dtype in (torch.float64, torch.complex128) else \
         torch.complex64
-    poles = _poles(a.to(ctype))
+    poles = roots(a.to(ctype))
     v = _fir(x.to(ctype), b.to(ctype))
     if zi is not None:
         d = torch.nn.functional.pad(zi.to(ctype), (0, max(0, x.shape[-1] - n)))
@@ -513,3 +649,104 @@ def sosfilt(x: torch.Tensor, sos, zi: torch.Tensor | None = None) -> torch.Tenso
         y = lfilter(y, section[..., :3], section[..., 3:],
                     None if zi is None else zi[..., k, :])
     return y
+
+
+# --------------------------------------------------------------------------- fused envelope
+
+
+class _LFilterEnvelope(torch.autograd.Function):
+    """Rows ``x[src[r]]`` (``x (C, T)`` real) through filter ``r % R`` of ``b, a (R, n+1)``
+    (``a[:, 0] == 1``), output ``Re(gain·y)`` or ``factor·|gain·y|`` in ``out_dtype``
+    (numba only). The backward recomputes the complex ``y`` (it is never stored)."""
+
+    @staticmethod
+    def forward(ctx, x, b, a, src, keep_real, gain, factor, out_dtype):
+        acc = _acc_dtype(b.dtype)
+        y = np.empty((src.numel(), x.shape[-1]), dtype=_numpy_dtype(out_dtype))
+        _nb_forward_envelope(_np(x), _np(src), _np(b, acc), _np(a, acc), _np(keep_real),
+                             float(factor), _np(gain, np.dtype(np.float64)), y)
+        ctx.factor = float(factor)
+        ctx.save_for_backward(x, b, a, src, keep_real, gain)
+        return torch.from_numpy(y)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):
+        x, b, a, src, keep_real, gain = ctx.saved_tensors
+        acc = _acc_dtype(b.dtype)
+        order = torch.argsort(src, stable=True)
+        starts = torch.nn.functional.pad(torch.bincount(src, minlength=x.shape[0]).cumsum(0),
+                                         (1, 0))
+        need_b, need_a = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
+        gx = np.zeros(tuple(x.shape), dtype=np.float64)
+        shape = (src.numel(), b.shape[1])
+        gb = np.zeros(shape if need_b else (1, 1), dtype=acc)
+        ga = np.zeros(shape if need_a else (1, 1), dtype=acc)
+        _nb_backward_envelope(_np(g), _np(x), _np(order), _np(starts), b.shape[0], _np(b, acc),
+                              _np(a, acc), _np(keep_real), ctx.factor,
+                              _np(gain, np.dtype(np.float64)), need_b, need_a, gx, gb, ga)
+        reps = src.numel() // b.shape[0]
+        gb, ga = (torch.from_numpy(t).reshape(reps, *b.shape).sum(0) if need else None
+                  for t, need in ((gb, need_b), (ga, need_a)))
+        gx = torch.from_numpy(gx) if ctx.needs_input_grad[0] else None
+        gx, gb, ga, _ = _cast_grads([gx, gb, ga, None], x, b)
+        return gx, gb, ga, None, None, None, None, None
+
+
+def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: torch.Tensor,
+                     keep_real: torch.Tensor, factor: float = 1.0,
+                     gain: torch.Tensor | None = None,
+                     dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Filter bank on gathered channels with the real-part/magnitude readout fused in.
+
+    ``out[..., r, :] = Re(w)`` if ``keep_real[r]`` else ``factor·|w|``, with
+    ``w = gain[r] · lfilter(x[..., index[r], :], b[r], a[r])``: what a modulation
+    filterbank computes (complex band-passes of real envelopes, then AMT's
+    ``phase_insens`` rule), exactly as that composition of :func:`lfilter` and torch
+    operations computes it. On CPU (numba) it is one pass that reads the channels in
+    place and writes the real output directly: no ``x[..., index, :]`` copy and no
+    complex output are materialised (the backward recomputes them, row by row memory
+    of one pass). Elsewhere it is that composition.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., C, T)
+        Real signals (channels along axis -2).
+    b, a : Tensor, shape (R, nb), (R, na)
+        One filter per output row (real or complex), ``a[:, 0] != 0``.
+    index : LongTensor, shape (R,)
+        Channel of ``x`` read by each row.
+    keep_real : BoolTensor, shape (R,)
+        Rows whose output is the real part; the others give ``factor·|.|``.
+    factor : float
+        Factor on the magnitude rows.
+    gain : Tensor, shape (R,), optional
+        Real gain applied to each row before the readout (default 1).
+    dtype : torch.dtype, optional
+        Output dtype (default: that of ``x``). The recursion runs in double precision
+        and the output is rounded once.
+
+    Returns
+    -------
+    Tensor, shape (..., R, T)
+    """
+    dtype = x.dtype if dtype is None else dtype
+    n_rows, n_t = index.numel(), x.shape[-1]
+    cdtype = _coefficient_dtype(x, b, a)
+    b, a = b.to(cdtype), a.to(cdtype)
+    order = max(a.shape[-1], b.shape[-1]) - 1
+    a0 = a[..., :1]
+    b = torch.nn.functional.pad(b / a0, (0, order + 1 - b.shape[-1]))
+    a = torch.nn.functional.pad(a / a0, (0, order + 1 - a.shape[-1]))
+    gain = torch.ones(n_rows, dtype=torch.float64, device=x.device) if gain is None else gain
+    if _resolve_backend(x.device) != "numba" or order == 0:
+        y = lfilter(x[..., index, :], b, a) * gain[:, None]
+        return torch.where(keep_real[:, None], y.real, factor * y.abs()).to(dtype)
+    lead = x.shape[:-2]
+    n_ch = x.shape[-2]
+    batch = math.prod(lead)
+    xr = x.reshape(batch * n_ch, n_t).to(torch.float64 if cdtype in (
+        torch.float64, torch.complex128) else x.dtype)
+    src = (torch.arange(batch)[:, None] * n_ch + index.cpu()[None, :]).reshape(-1)
+    y = _LFilterEnvelope.apply(xr, b, a, src, keep_real.cpu(), gain.detach(), factor, dtype)
+    return y.reshape(*lead, n_rows, n_t)

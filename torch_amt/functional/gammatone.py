@@ -27,6 +27,7 @@ import torch
 
 from torch_amt import _checks
 from torch_amt.dsp import libm
+from torch_amt.dsp.design import roots
 from torch_amt.dsp.iir import get_backend, lfilter
 from torch_amt.scales import audfiltbw, erbspacebw
 
@@ -261,9 +262,10 @@ def gammatone_filter(x: torch.Tensor, design: GammatoneDesign,
         Use the cascade of ``n`` low-order sections instead of AMT's direct-form
         polynomial. Default: the direct form (which reproduces AMT's
         ``filter(b, a, x)`` bit for bit) on the CPU kernel, the cascade on the torch
-        kernel (used on GPUs). A design whose polynomial is only single precision
-        (a float32 learnable design) always uses the cascade: a high-order polynomial
-        rounded to float32 is unusable at low centre frequencies.
+        kernel (used on GPUs). A polynomial that rounding makes unusable — single
+        precision, or roots within :data:`DIRECT_FORM_MARGIN` of the unit circle — always
+        uses the cascade: there AMT's own direct form is dominated by rounding or
+        diverges.
 
     Returns
     -------
@@ -281,7 +283,7 @@ def filter_channels(y: torch.Tensor, design: GammatoneDesign,
     """
     if cascade is None:
         cascade = not direct_form_ok(y)
-    if design.a.dtype not in (torch.float64, torch.complex128):
+    if not cascade and not _direct_form_stable(design.a):
         cascade = True
     if cascade:
         for k in range(design.section_a.shape[-2]):
@@ -289,6 +291,26 @@ def filter_channels(y: torch.Tensor, design: GammatoneDesign,
     else:
         y = lfilter(y, design.b, design.a)
     return 2 * y.real if design.complex_output else y
+
+
+DIRECT_FORM_MARGIN = 5e-4
+"""Smallest distance of a direct-form polynomial's roots from the unit circle for which
+AMT's direct form is used (see :func:`filter_channels`)."""
+
+
+def _direct_form_stable(a: torch.Tensor) -> bool:
+    """Whether every direct-form polynomial ``a (F, n+1)`` is usable as it is rounded.
+
+    High-order polynomials with repeated roots close to the unit circle (8th-order
+    ``'real'`` gammatones, DRNL channels below ~80 Hz at 96 kHz; any design rounded to
+    float32) are moved across it by rounding: measured, a 50-Hz DRNL channel at 96 kHz
+    (roots 3e-4 inside the circle) diverges to 1e40 in direct form. Such polynomials
+    are filtered as section cascades (poles computed exactly) instead.
+    """
+    if a.dtype not in (torch.float64, torch.complex128):
+        return False
+    a = a.detach()
+    return bool((roots(a / a[:, :1]).abs() < 1 - DIRECT_FORM_MARGIN).all())
 
 
 def direct_form_ok(x: torch.Tensor) -> bool:

@@ -127,7 +127,9 @@ class DRNLFilterbank(nn.Module):
         _checks.check_module_input(self, x)
         x, unbatched = _checks.batched(x, 1)
         if self._fixed is None:
-            design = drnl_design(self.channel_values(), self.fs, self.params)
+            # designed in float64 (gradients flow back to the parameters in their dtype)
+            values = {k: v.double() for k, v in self.channel_values().items()}
+            design = drnl_design(values, self.fs, self.params)
         else:
             if x.device not in self._fixed_on:
                 self._fixed_on[x.device] = _to_device(self._fixed, x.device)

@@ -109,6 +109,12 @@ class GammatoneFilterbank(nn.Module):
         self.register_buffer("section_b", design.section_b.contiguous())
         self.register_buffer("section_a", design.section_a.contiguous())
 
+    def _apply(self, fn, recurse=True):
+        # the designs are stored in float64 (cast to the input's precision when used):
+        # .to(dtype) / .float() must not cast them, nor drop their imaginary parts
+        return _checks.apply_moving_buffers_only(self, fn, recurse, super()._apply,
+                                                 keep=("b", "a", "section_b", "section_a"))
+
     @property
     def fc(self) -> torch.Tensor:
         """Current centre frequencies in Hz, shape ``(F,)``."""
@@ -124,7 +130,9 @@ class GammatoneFilterbank(nn.Module):
         if not self.learnable:
             return GammatoneDesign(self.b, self.a, self.section_b, self.section_a,
                                    self.kind == "complex")
-        return gammatone_design(self.fc, self.fs, self.n, self.betamul, kind=self.kind,
+        # designed in float64 (gradients flow back to the parameters in their dtype)
+        return gammatone_design(self.fc.double(), self.fs, self.n, self.betamul.double(),
+                                kind=self.kind,
                                 filtertype=self.filtertype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
