@@ -13,12 +13,20 @@ import numpy as np
 import scipy.signal
 import torch
 
-from benchmarks.common import best_time, forward_backward, setup_threads, write_results
+from benchmarks.common import (
+    best_time,
+    forward_backward,
+    machine_load,
+    setup_threads,
+    write_results,
+)
 from torch_amt.dsp import lfilter, use_backend
 
 
-def main(rows: int = 372, n_t: int = 44100) -> str:
+def main(rows: int = 372, n_t: int = 44100, quick: bool = False) -> str:
     setup_threads(2)
+    if quick:
+        rows, n_t = 31, 4410
     rng = np.random.default_rng(0)
     x = rng.standard_normal((rows, n_t))
     w0 = rng.uniform(2 * np.pi * 2 / 44100, 2 * np.pi * 1000 / 44100, rows)
@@ -46,7 +54,8 @@ def main(rows: int = 372, n_t: int = 44100) -> str:
                 "speedup_vs_scipy": t_scipy / t_fwd, "fwd_bwd_over_fwd": t_fb / t_fwd,
             })
     return write_results("iir", results,
-                         f"lfilter: {rows} rows x {n_t} samples, complex one-pole filters")
+                         f"lfilter: {rows} rows x {n_t} samples, complex one-pole filters "
+                         f"({machine_load()})", quick)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
-"""Speed of the models against straightforward SciPy/numba pipelines of the same chains.
+"""Speed of the three models against straightforward SciPy/numba pipelines of their chains.
 
-1 s of audio at 44.1 kHz, batch 1 and 8, float32 (and float64), forward and
-forward+backward, with real-time factors (processing time / audio duration; lower is
-faster). The baselines are what a researcher would write by hand: per-channel
-``scipy.signal.lfilter`` with the same coefficients, a numba port of AMT's adaptation
-loop (``benchmarks.bench_adaptation.baseline_adaptloop``), ``scipy.signal.hilbert`` and
-``scipy.fft`` resampling — forward only, one signal after the other.
+Forward and forward+backward at 44.1 kHz, float32, batch 1/8/32 and 1 s (10 s and 60 s
+for a few configurations), the numba CPU backend, the pure-torch backend (the GPU path,
+forced on CPU) and CUDA when a GPU is present, with real-time factors (processing time
+per second of audio per signal; lower is faster), the distance to the arithmetic floor
+(the compiled recursions alone, see :func:`benchmarks.common.kernel_clock`) and the
+peak memory of a 10-minute input. The baselines are what a researcher would write by
+hand: per-channel ``scipy.signal.lfilter`` with the model's coefficients, a numba port of
+AMT's adaptation loop (``benchmarks.bench_adaptation.baseline_adaptloop``),
+``scipy.signal.hilbert``, ``scipy.fft`` resampling — forward only, signal by signal.
 
 Run: ``python -m benchmarks.bench_models [--quick]``
 """
@@ -20,10 +23,24 @@ import scipy.signal
 import torch
 
 from benchmarks.bench_adaptation import baseline_adaptloop
-from benchmarks.common import best_time, forward_backward, setup_threads, write_results
-from torch_amt.models import Dau1997, King2019
+from benchmarks.common import (
+    best_time,
+    forward_backward,
+    kernel_clock,
+    machine_load,
+    peak_memory,
+    setup_threads,
+    write_results,
+)
+from torch_amt.dsp import use_backend
+from torch_amt.models import Dau1997, Jepsen2008, King2019
 
 FS = 44100
+MODELS = {
+    "dau1997": lambda dt: Dau1997(FS, dtype=dt),
+    "king2019": lambda dt: King2019(FS, 1000, dtype=dt),
+    "jepsen2008": lambda dt: Jepsen2008(FS, dtype=dt),
+}
 
 
 def _signal(batch: int, n: int) -> np.ndarray:
@@ -44,8 +61,7 @@ def dau1997_baseline(model: Dau1997):
     ib, ia = _np(model.ihc.b), _np(model.ihc.a)
     tau = np.array(model.adt.config.tau, dtype=float)
     limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
-    rows_b, rows_a = (_np(c) for c in model.mfb._row_coefficients())
-    row_channel = model.mfb.row_channel.numpy()
+    rows_b, rows_a, row_channel, keep_real, att = _mfb_rows(model.mfb)
     use_lp150 = model.mfb.use_lp150_prefilter
     lp_b, lp_a = _np(model.mfb.b_lp150), _np(model.mfb.a_lp150)
 
@@ -58,9 +74,64 @@ def dau1997_baseline(model: Dau1997):
             if use_lp150:
                 adt = scipy.signal.lfilter(lp_b, lp_a, adt, axis=-1)
             for r in range(len(rows_b)):
-                scipy.signal.lfilter(rows_b[r], rows_a[r], adt[row_channel[r]])
+                y = scipy.signal.lfilter(rows_b[r], rows_a[r], adt[row_channel[r]])
+                _ = y.real if keep_real[r] else att * np.abs(y)
 
     return run
+
+
+def jepsen2008_baseline(model: Jepsen2008):
+    """Jepsen2008's chain written with SciPy/numba, coefficients taken from ``model``."""
+    d = model.drnl._fixed
+    ear = _np(model.ears.outerear.b)
+    middle = _np(model.drnl.middle_ear)
+    gains = _np(d.lin_gain)
+    p = model.drnl.params.resolved()
+    gt = {k: (_np(getattr(d, k).b), _np(getattr(d, k).a)) for k in ("gt_lin", "gt_before",
+                                                                     "gt_after")}
+    lp = {k: (_np(getattr(d, k)[0]), _np(getattr(d, k)[1])) for k in ("lp_lin", "lp_nlin")}
+    na, nb, nc = (_np(getattr(d, k)) for k in ("nlin_a", "nlin_b", "nlin_c"))
+    ib, ia = _np(model.ihc.b), _np(model.ihc.a)
+    tau = np.array(model.adt.config.tau, dtype=float)
+    limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
+    mod_b, mod_a, row_channel, keep_real, att = _mfb_rows(model.mfb)
+    lp_b, lp_a = _np(model.mfb.b_lp150), _np(model.mfb.a_lp150)
+    gain = 10 ** (model.gain_db / 20)
+
+    def filt(key, c, y):
+        return scipy.signal.lfilter(gt[key][0][c], gt[key][1][c], y)
+
+    def run(x: np.ndarray) -> None:
+        for sig in x:
+            sig = scipy.signal.fftconvolve(sig, ear)[: len(sig)] * 10 ** ((model.dboffset - 100)
+                                                                        / 20)
+            sig = scipy.signal.fftconvolve(sig, middle)[: len(sig)]
+            bm = np.empty((len(gains), len(sig)))
+            for c in range(len(gains)):
+                lin = filt("gt_lin", c, sig * gains[c])
+                for _ in range(p.lin_nlp):
+                    lin = scipy.signal.lfilter(lp["lp_lin"][0][c], lp["lp_lin"][1][c], lin)
+                y = filt("gt_before", c, sig)
+                y = np.sign(y) * np.minimum(na[c] * np.abs(y), nb[c] * np.abs(y) ** nc[c])
+                y = filt("gt_after", c, y)
+                for _ in range(p.nlin_nlp):
+                    y = scipy.signal.lfilter(lp["lp_nlin"][0][c], lp["lp_nlin"][1][c], y)
+                bm[c] = (lin + y) * gain
+            env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1) ** model.expansion
+            adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
+            adt = scipy.signal.lfilter(lp_b, lp_a, adt, axis=-1)
+            for r in range(len(mod_b)):
+                y = scipy.signal.lfilter(mod_b[r], mod_a[r], adt[row_channel[r]])
+                _ = y.real if keep_real[r] else att * np.abs(y)
+
+    return run
+
+
+def _mfb_rows(mfb):
+    """Rows of a FastModulationFilterbank: coefficients, channel, real-part rows, factor."""
+    rows_b, rows_a = (_np(c) for c in mfb._row_coefficients())
+    return (rows_b, rows_a, mfb.row_channel.numpy(), (mfb.row_mfc <= 10).numpy(),
+            mfb.att_factor)
 
 
 def king2019_baseline(model: King2019):
@@ -92,41 +163,189 @@ def king2019_baseline(model: King2019):
     return run
 
 
-def main(quick: bool = False) -> str:
-    setup_threads(2)
-    n = FS // 4 if quick else FS
+BASELINES = {"dau1997": dau1997_baseline, "king2019": king2019_baseline,
+             "jepsen2008": jepsen2008_baseline}
+
+
+def _cases(quick: bool, smoke: bool) -> list[tuple[str, int, float, str, bool]]:
+    """(model, batch, seconds, backend, with_backward) of one run."""
+    if smoke:
+        return [("king2019", 1, 0.05, "numba", True)]
+    if quick:
+        return [(m, 1, 0.25, "numba", True) for m in MODELS]
+    cases = [(m, b, 1.0, "numba", True) for m in MODELS for b in (1, 8)]
+    cases += [(m, 32, 1.0, "numba", False) for m in MODELS]
+    cases += [(m, 1, 10.0, "numba", True) for m in MODELS]
+    cases += [("king2019", 1, 60.0, "numba", False), ("dau1997", 1, 60.0, "numba", False)]
+    # the pure-torch path (GPU code) on CPU: short inputs, its adaptation loop is a
+    # sample-by-sample loop of tensor operations there
+    cases += [("king2019", 1, 1.0, "torch", True), ("dau1997", 1, 0.05, "torch", False),
+              ("jepsen2008", 1, 0.05, "torch", False)]
+    if torch.cuda.is_available():
+        cases += [(m, 32, 10.0, b, False) for m in MODELS for b in ("numba", "cuda")]
+    return cases
+
+
+def _time_case(name: str, batch: int, seconds: float, backend: str, backward: bool,
+               repeats: int) -> dict:
+    n = round(FS * seconds)
+    x_np = _signal(batch, n)
+    device = "cuda" if backend == "cuda" else "cpu"
+    model = MODELS[name](torch.float32).to(device)
+    x = torch.from_numpy(x_np).to(device=device, dtype=torch.float32)
+
+    def forward() -> None:
+        with torch.no_grad():
+            model(x)
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    if seconds * batch > 20:  # long inputs: one timed run (the kernels are compiled)
+        repeats, warmup = 1, 0
+    else:
+        warmup = 1
+    with use_backend("torch" if backend == "torch" else "auto"):
+        t_fwd = best_time(forward, repeats=repeats, warmup=warmup)
+        t_fb = (best_time(forward_backward(model, x), repeats=repeats, warmup=warmup)
+                if backward else float("nan"))
+    row = {"model": name, "batch": batch, "seconds_audio": seconds, "backend": backend,
+           "forward_s": t_fwd, "fwd_bwd_s": t_fb, "fwd_bwd_over_fwd": t_fb / t_fwd,
+           "rtf_forward": t_fwd / (seconds * batch)}
+    if backend == "numba":
+        with kernel_clock() as clock:
+            forward()
+        row["floor_s"] = clock["seconds"]
+        row["over_floor"] = t_fwd / clock["seconds"]
+    if backend == "numba" and seconds <= 1.0:
+        run_baseline = BASELINES[name](MODELS[name](torch.float64))
+        row["baseline_s"] = best_time(lambda: run_baseline(x_np), repeats=max(1, repeats - 1))
+        row["speedup_vs_baseline"] = row["baseline_s"] / t_fwd
+    return row
+
+
+def _memory_rows(quick: bool) -> list[dict]:
+    """Peak memory of a no-grad forward (fresh subprocess) against the output size."""
+    # Dau1997 with one auditory channel (fc = 1 kHz, 10 modulation filters): the full
+    # model's output alone is 39 GB for 10 minutes (372 float32 rows at 44.1 kHz)
+    one_channel = ("dau1997 (1 channel)", "torch_amt.models:Dau1997",
+                   {"fs": FS, "flow": 1000.0, "fhigh": 1000.0})
+    king = ("king2019", "torch_amt.models:King2019", {"fs": FS, "basef": 1000.0})
+    runs = ([(one_channel, 10.0)] if quick else
+            [(one_channel, 60.0), (one_channel, 600.0), (king, 1.0), (king, 10.0)])
     rows = []
-    builders = {"dau1997": (lambda dt: Dau1997(FS, dtype=dt), dau1997_baseline),
-                "king2019": (lambda dt: King2019(FS, 1000, dtype=dt), king2019_baseline)}
-    for name, (make, baseline) in builders.items():
-        for batch in ((1,) if quick else (1, 8)):
-            x_np = _signal(batch, n)
-            run_baseline = baseline(make(torch.float64))
-            t_base = best_time(lambda run=run_baseline, x=x_np: run(x), repeats=2)
-            for dtype in (torch.float32,) if quick else (torch.float32, torch.float64):
-                model = make(dtype)
-                x = torch.from_numpy(x_np).to(dtype)
+    for (name, factory, kwargs), seconds in runs:
+        info = peak_memory(factory, kwargs, seconds)
+        rows.append({"model": name, "batch": 1, "seconds_audio": seconds, **info,
+                     "rtf_forward": info["forward_s"] / seconds})
+    return rows
 
-                def forward(model=model, x=x):
-                    with torch.no_grad():
-                        model(x)
 
-                t_fwd = best_time(forward, repeats=2 if quick else 3)
-                t_fb = best_time(forward_backward(model, x), repeats=2 if quick else 3)
-                duration = n / FS
-                rows.append({
-                    "model": name, "batch": batch, "dtype": str(dtype).removeprefix("torch."),
-                    "seconds_audio": duration, "baseline_s": t_base, "forward_s": t_fwd,
-                    "fwd_bwd_s": t_fb, "speedup_vs_baseline": t_base / t_fwd,
-                    "fwd_bwd_over_fwd": t_fb / t_fwd,
-                    "rtf_forward": t_fwd / (duration * batch),
-                    "rtf_fwd_bwd": t_fb / (duration * batch),
-                })
-    return write_results("models", rows, f"Models on {n / FS:g} s at 44.1 kHz vs hand-written "
-                         "SciPy/numba pipelines (RTF per second of audio per signal)")
+def main(quick: bool = False, smoke: bool = False) -> str:
+    """Time every case; write ``models[_quick].csv/.md``, ``models_memory`` and a plot."""
+    setup_threads(2)
+    load_before = machine_load()
+    repeats = 1 if smoke else (2 if quick else 3)
+    rows = [_time_case(*case, repeats=repeats) for case in _cases(quick, smoke)]
+    if not torch.cuda.is_available() and not smoke:
+        rows += [{"model": m, "batch": 32, "seconds_audio": 10.0,
+                  "backend": "cuda: not measured (no GPU)"} for m in MODELS]
+    note = f"{load_before} before, {machine_load()} after"
+    table = write_results("models", rows, "Models, float32, 44.1 kHz, 2 threads "
+                          f"(RTF = time per second of audio per signal; {note})", quick or smoke)
+    if not smoke:
+        memory = _memory_rows(quick)
+        table += "\n" + write_results("models_memory", memory,
+                                      "Peak memory of one forward (no grad, B=1, fresh "
+                                      "process, max-RSS growth)", quick)
+        table = write_results("models_targets", _targets(rows, memory),
+                              f"Targets ({note})", quick) + "\n" + table
+    _plot(rows, quick or smoke)
+    return table
+
+
+def _targets(rows: list[dict], memory: list[dict]) -> list[dict]:
+    """The performance targets of the project, each with its measured value."""
+    out = []
+
+    def add(target: str, model: str, value: float | None, ok: bool | None) -> None:
+        out.append({"target": target, "model": model,
+                    "measured": "not measured" if value is None else f"{value:.3g}",
+                    "status": "-" if ok is None else ("met" if ok else "GAP")})
+
+    def pick(model, batch, backend="numba", seconds=None):
+        """The row of a configuration (by default the shortest timed duration)."""
+        return next((r for r in rows if r["model"] == model and r["batch"] == batch
+                     and r["backend"] == backend and "forward_s" in r
+                     and (seconds is None or r["seconds_audio"] == seconds)), None)
+
+    for model in MODELS:
+        for batch, need in ((1, 4.0), (8, 5.0)):
+            r = pick(model, batch)
+            value = r.get("speedup_vs_baseline") if r else None
+            add(f"forward >= {need:g}x faster than SciPy/numba (B={batch})", model, value,
+                None if value is None else value >= need)
+        ratios = [r["fwd_bwd_over_fwd"] for r in rows if r["model"] == model
+                  and r["backend"] == "numba" and r["fwd_bwd_over_fwd"] == r["fwd_bwd_over_fwd"]]
+        add("forward+backward <= 3x forward (worst case)", model, max(ratios, default=None),
+            None if not ratios else max(ratios) <= 3)
+        floors = [r["over_floor"] for r in rows if r["model"] == model and "over_floor" in r]
+        add("forward within 3x of the arithmetic floor (worst case)", model,
+            max(floors, default=None), None if not floors else max(floors) <= 3)
+    for model in dict.fromkeys(r["model"] for r in memory):
+        runs = sorted((r for r in memory if r["model"] == model),
+                      key=lambda r: r["seconds_audio"])
+        for r in runs:
+            add(f"peak memory / output size, {r['seconds_audio']:g} s, B=1", model,
+                r["peak_over_output"], None)
+        if len(runs) > 1:  # linear: the ratio does not grow with the duration
+            growth = runs[-1]["peak_over_output"] / max(runs[0]["peak_over_output"], 1e-9)
+            add(f"memory linear in the output: ratio {runs[-1]['seconds_audio']:g} s / "
+                f"{runs[0]['seconds_audio']:g} s", model, growth, growth <= 1.25)
+    cuda = [r for r in rows if r["backend"] == "cuda"]
+    if not cuda:
+        add("CUDA >= 10x faster than the CPU path (B=32, 10 s)", "all", None, None)
+        out[-1]["measured"] = "not measured (no GPU)"
+    for r in cuda:
+        cpu = pick(r["model"], 32, "numba", 10.0)
+        value = cpu["forward_s"] / r["forward_s"] if cpu else None
+        add("CUDA >= 10x faster than the CPU path (B=32, 10 s)", r["model"], value,
+            None if value is None else value >= 10)
+    return out
+
+
+def _plot(rows: list[dict], quick: bool) -> None:
+    """Real-time factor per model, backend and batch as a bar chart (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from benchmarks.common import RESULTS, result_name
+
+    timed = [r for r in rows if isinstance(r.get("forward_s"), float)]
+    labels = [f"{r['model']}\n{r['backend']} B={r['batch']} {r['seconds_audio']:g}s"
+              for r in timed]
+    fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(timed)), 4.5))
+    pos = np.arange(len(timed))
+    ax.bar(pos - 0.2, [r["rtf_forward"] for r in timed], 0.4, label="forward")
+    ax.bar(pos + 0.2, [r["fwd_bwd_s"] / (r["seconds_audio"] * r["batch"]) for r in timed],
+           0.4, label="forward+backward")
+    base = [(i, r["baseline_s"] / (r["seconds_audio"] * r["batch"]))
+            for i, r in enumerate(timed) if "baseline_s" in r]
+    if base:
+        ax.scatter([i for i, _ in base], [v for _, v in base], color="k", marker="_", s=300,
+                   label="SciPy/numba baseline (forward)", zorder=3)
+    ax.set_yscale("log")
+    ax.set_xticks(pos, labels, fontsize=6, rotation=90)
+    ax.set_ylabel("seconds per second of audio per signal")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    fig.savefig(RESULTS / f"{result_name('models', quick)}.png", dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="0.25 s, B=1, float32 only")
+    parser.add_argument("--quick", action="store_true", help="0.25 s, B=1 only")
     print(main(parser.parse_args().quick))

@@ -7,14 +7,21 @@ markdown table under ``benchmarks/results/``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
+import os
+import subprocess
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(os.environ.get("TORCH_AMT_BENCH_RESULTS",
+                              Path(__file__).resolve().parent / "results"))
+"""Output folder (``TORCH_AMT_BENCH_RESULTS`` overrides it, e.g. for the CI smoke test)."""
 
 
 def setup_threads(n: int = 2) -> None:
@@ -48,10 +55,19 @@ def forward_backward(module_fn: Callable[[torch.Tensor], object], x: torch.Tenso
     return run
 
 
-def write_results(name: str, rows: Sequence[dict], title: str) -> str:
-    """Write ``rows`` to ``results/<name>.csv`` and ``results/<name>.md``; return the table."""
+def result_name(name: str, quick: bool) -> str:
+    """``name`` for a full run, ``name_quick`` for a quick one (never overwrites the full)."""
+    return f"{name}_quick" if quick else name
+
+
+def write_results(name: str, rows: Sequence[dict], title: str, quick: bool = False) -> str:
+    """Write ``rows`` to ``results/<name>.csv`` and ``results/<name>.md``; return the table.
+
+    Quick runs write ``<name>_quick.*`` so that they never replace the full results."""
+    name = result_name(name, quick)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    keys = list(rows[0].keys())
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    rows = [{k: row.get(k, "") for k in keys} for row in rows]
     with open(RESULTS / f"{name}.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
@@ -69,3 +85,99 @@ def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def machine_load() -> str:
+    """The 1/5/15-minute load averages (the machine may be shared: state it with timings)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+@contextlib.contextmanager
+def kernel_clock() -> Iterator[dict]:
+    """Time the compiled recursions (the numba kernels) called inside the block.
+
+    Yields a dict whose ``'seconds'`` is the total time spent inside the IIR,
+    fused-envelope and adaptation-loop kernels, and ``'calls'`` their number: the
+    arithmetic of the recursions alone (same orders, channel counts and precision as
+    the model's), without any conversion, readout or Python work around them."""
+    from torch_amt.dsp import adaptloop, iir
+
+    totals = {"seconds": 0.0, "calls": 0}
+    patched = [(iir, "_nb_forward"), (iir, "_nb_forward_envelope"), (adaptloop, "_nb_forward")]
+    originals = [getattr(mod, name) for mod, name in patched]
+
+    def timed(kernel):
+        def run(*args):
+            start = time.perf_counter()
+            kernel(*args)
+            totals["seconds"] += time.perf_counter() - start
+            totals["calls"] += 1
+        return run
+
+    for (mod, name), kernel in zip(patched, originals, strict=True):
+        setattr(mod, name, timed(kernel))
+    try:
+        yield totals
+    finally:
+        for (mod, name), kernel in zip(patched, originals, strict=True):
+            setattr(mod, name, kernel)
+
+
+_PEAK_SCRIPT = r"""
+import json, resource, sys, time
+import torch
+torch.set_num_threads(2)
+
+
+def rss_kb(field):
+    # VmHWM/VmRSS of this process image; getrusage's ru_maxrss survives fork + exec, so
+    # it would report the parent's high-water mark
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith(field))
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+
+spec = json.loads(sys.argv[1])
+import importlib
+module, attr = spec["factory"].rsplit(":", 1)
+model = getattr(importlib.import_module(module), attr)(**spec["kwargs"])
+n = int(spec["seconds"] * spec["fs"])
+x = (torch.randn(spec["batch"], n, generator=torch.Generator().manual_seed(0)) * 0.01)
+before = rss_kb("VmRSS:")
+start = time.perf_counter()
+with torch.no_grad():
+    out = model(x)
+seconds = time.perf_counter() - start
+outs = out if isinstance(out, (list, tuple)) else [out]
+out_bytes = sum(o.numel() * o.element_size() for o in outs)
+peak = rss_kb("VmHWM:")
+print(json.dumps({"before_kb": before, "peak_kb": peak, "out_bytes": out_bytes,
+                  "in_bytes": x.numel() * x.element_size(), "seconds": seconds}))
+"""
+
+
+def peak_memory(factory: str, kwargs: dict, seconds: float, batch: int = 1,
+                fs: float = 44100.0) -> dict:
+    """Peak resident memory of one no-grad forward, measured in a fresh subprocess.
+
+    ``factory`` is ``'module:callable'`` building the model from ``kwargs``. Returns the
+    growth of the process's peak RSS (``VmHWM``) over its RSS before the forward (torch
+    allocations are invisible to ``tracemalloc``), the input and output sizes and the
+    time."""
+    spec = json.dumps({"factory": factory, "kwargs": kwargs, "seconds": seconds,
+                       "batch": batch, "fs": fs})
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, spec], capture_output=True,
+                          text=True, check=True, env=env, cwd=root)
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    growth = (info["peak_kb"] - info["before_kb"]) * 1024
+    return {"peak_growth_mb": growth / 2**20, "input_mb": info["in_bytes"] / 2**20,
+            "output_mb": info["out_bytes"] / 2**20,
+            "peak_over_output": growth / max(info["out_bytes"], 1),
+            "forward_s": info["seconds"]}

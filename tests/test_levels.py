@@ -9,13 +9,14 @@ import pytest
 import scipy.io
 import torch
 
+from tests.conftest import missing_reference
 from torch_amt import levels
 
 
 def _load(reference, pattern, names):
     files = sorted(reference.glob(pattern))
     if not files:
-        pytest.skip(f"no {pattern} reference files")
+        missing_reference(f"no {pattern} files in {reference}")
     return [scipy.io.loadmat(f, variable_names=names) for f in files]
 
 

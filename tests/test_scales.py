@@ -10,6 +10,7 @@ import pytest
 import scipy.io
 import torch
 
+from tests.conftest import missing_reference
 from torch_amt import scales
 
 FS = (16000, 22050, 44100, 48000)
@@ -48,7 +49,7 @@ def test_freqtoaud_and_back_match_ltfat(gammatone_file):
 def _model_files(reference, pattern):
     files = sorted(reference.glob(pattern))
     if not files:
-        pytest.skip(f"no {pattern} reference files")
+        missing_reference(f"no {pattern} files in {reference}")
     return [(f.name, scipy.io.loadmat(f, variable_names=["call", "fc"])) for f in files]
 
 

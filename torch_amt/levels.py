@@ -21,6 +21,8 @@ import math
 
 import torch
 
+from torch_amt._checks import check_number
+
 __all__ = [
     "DBSPL_AMT",
     "DBSPL_PASCAL",
@@ -61,10 +63,7 @@ def _signal(x: torch.Tensor | float, name: str = "x") -> torch.Tensor:
 
 
 def _finite_number(value: float, name: str) -> float:
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
+    return check_number(value, name)
 
 
 def rms(x: torch.Tensor | float, ac: bool = False) -> torch.Tensor:
@@ -184,7 +183,7 @@ def gaindb(x: torch.Tensor, gain_db: torch.Tensor | float) -> torch.Tensor:
     """
     x = _signal(x)
     if not isinstance(gain_db, torch.Tensor):
-        gain = float(gain_db)
+        gain = check_number(gain_db, "gain_db", finite=False)
         if math.isnan(gain) or gain == math.inf:
             raise ValueError(f"gain_db must be a number below +inf, got {gain}")
         return x * 10 ** (gain / 20)
@@ -227,7 +226,7 @@ def setdbspl(
     """Scale every signal to ``level`` dB SPL: ``x / rms(x) * 10**((level - dboffset)/20)``.
 
     The rms is taken along the last axis, so each row of ``x (..., T)`` gets the level
-    (AMT: each column). A silent row gives NaN (0/0), as in AMT.
+    (AMT: each column). A silent row raises a ``ValueError`` (AMT returns NaN, 0/0).
 
     Parameters
     ----------
@@ -248,16 +247,21 @@ def setdbspl(
     Raises
     ------
     ValueError
-        If ``level`` is NaN or +inf, or ``dboffset`` is not finite.
+        If ``level`` is NaN or +inf, ``dboffset`` is not finite, or a row of ``x`` is
+        silent.
     """
     x = _signal(x)
-    level = float(level)
+    level = check_number(level, "level", finite=False)
     dboffset = _finite_number(dboffset, "dboffset")
-    if math.isnan(level) or level == math.inf:
+    if level == math.inf:
         raise ValueError(f"level must be a number below +inf dB SPL, got {level}")
     if level == -math.inf:
         return torch.zeros_like(x)
-    return x / rms(x, ac=ac).unsqueeze(-1) * 10 ** ((level - dboffset) / 20)
+    r = rms(x, ac=ac)
+    if bool((r == 0).any()):
+        raise ValueError("x contains a silent signal (rms 0 along the last axis): its level "
+                         "cannot be set (AMT would return NaN)")
+    return x / r.unsqueeze(-1) * 10 ** ((level - dboffset) / 20)
 
 
 def scaletodbspl(

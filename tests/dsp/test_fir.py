@@ -10,9 +10,10 @@ import scipy.io as sio
 import scipy.signal as ss
 import torch
 
+from tests.conftest import REFERENCE_DIR, missing_reference
 from torch_amt.dsp.fir import fir2, hamming, interp1, minimum_phase
 
-REF = os.environ.get("AMT_REFERENCE_DIR", "/work/shared/amt_reference")
+REF = str(REFERENCE_DIR)
 
 
 def test_hamming_matches_scipy():
@@ -54,7 +55,7 @@ def test_minimum_phase_keeps_magnitude_and_concentrates_energy():
 def test_fir2_reproduces_amt_headphone_filter(fs):
     path = os.path.join(REF, f"filters__fs{fs}.mat")
     if not os.path.exists(path):
-        pytest.skip("reference not available")
+        missing_reference(f"AMT reference file {path} not found")
     d = sio.loadmat(path)
     data = d["hp_data_pralong1996"]
     if fs <= 20000:

@@ -11,18 +11,19 @@ import scipy.io as sio
 import scipy.signal as ss
 import torch
 
+from tests.conftest import REFERENCE_DIR, missing_reference
 from torch_amt.dsp.iir import use_backend
 from torch_amt.functional.ears import ear_filter, headphonefilter, max_gain_db, middleearfilter
 from torch_amt.stages.ears import HeadphoneFilter, MiddleEarFilter
 
-REF = os.environ.get("AMT_REFERENCE_DIR", "/work/shared/amt_reference")
+REF = str(REFERENCE_DIR)
 IIR = ("verhulst2012", "verhulst2015", "verhulst2018", "zilany2009", "zilany2009cat")
 
 
 def _load(fs):
     path = os.path.join(REF, f"filters__fs{fs}.mat")
     if not os.path.exists(path):
-        pytest.skip("reference not available")
+        missing_reference(f"AMT reference file {path} not found")
     return sio.loadmat(path)
 
 

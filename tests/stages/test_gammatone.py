@@ -10,6 +10,7 @@ import pytest
 import scipy.io as sio
 import torch
 
+from tests.conftest import REFERENCE_DIR, missing_reference
 from torch_amt.dsp.iir import use_backend
 from torch_amt.functional.gammatone import (
     auditoryfilterbank,
@@ -19,7 +20,7 @@ from torch_amt.functional.gammatone import (
 )
 from torch_amt.stages.gammatone import GammatoneFilterbank
 
-REF = os.environ.get("AMT_REFERENCE_DIR", "/work/shared/amt_reference")
+REF = str(REFERENCE_DIR)
 FS_LIST = (16000, 22050, 44100, 48000)
 VARIANTS = {  # name in gammatone__fs*.mat -> (positional n/betamul, flags)
     "complex": ((), {"kind": "complex"}),
@@ -32,7 +33,7 @@ VARIANTS = {  # name in gammatone__fs*.mat -> (positional n/betamul, flags)
 def _load(name: str) -> dict:
     path = os.path.join(REF, name)
     if not os.path.exists(path):
-        pytest.skip(f"AMT reference file {name} not available")
+        missing_reference(f"AMT reference file {path} not found")
     return sio.loadmat(path)
 
 

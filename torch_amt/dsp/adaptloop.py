@@ -33,6 +33,8 @@ and return float64.
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import torch
@@ -46,14 +48,15 @@ __all__ = ["adaptloop_recurrence"]
 
 
 @numba.njit(parallel=True, cache=True)
-def _nb_forward(x, a1, b0, s0, factor, expfac, offset, limited, store, states,
-                y):  # pragma: no cover - compiled
+def _nb_forward(x, floor, a1, b0, s0, factor, expfac, offset, corr, mult, limited, store,
+                states, y):  # pragma: no cover - compiled
     n_rows, n_t = x.shape
     n_loops = a1.shape[1]
     for r in numba.prange(n_rows):
         s = s0[r].copy()
+        lo = floor[r]
         for t in range(n_t):
-            v = x[r, t]
+            v = max(np.float64(x[r, t]), lo)
             for j in range(n_loops):
                 if store:
                     states[r, t, j] = s[j]
@@ -61,11 +64,11 @@ def _nb_forward(x, a1, b0, s0, factor, expfac, offset, limited, store, states,
                 if limited and v > 1.0:
                     v = factor[r, j] / (1.0 + np.exp(expfac[r, j] * (v - 1.0))) - offset[r, j]
                 s[j] = a1[r, j] * s[j] + b0[r, j] * v
-            y[r, t] = v
+            y[r, t] = (v - corr[r]) * mult[r]
 
 
 @numba.njit(parallel=True, cache=True)
-def _nb_backward(g, x, states, a1, b0, factor, expfac, offset, limited,
+def _nb_backward(g, x, floor, mult, states, a1, b0, factor, expfac, offset, limited,
                  gx, ga1, gb0, gs0, gfac, gexp, goff):  # pragma: no cover - compiled
     n_rows, n_t = g.shape
     n_loops = a1.shape[1]
@@ -79,8 +82,10 @@ def _nb_backward(g, x, states, a1, b0, factor, expfac, offset, limited,
         acc_fac = np.zeros(n_loops)
         acc_exp = np.zeros(n_loops)
         acc_off = np.zeros(n_loops)
+        lo = floor[r]
         for t in range(n_t - 1, -1, -1):
-            v[0] = x[r, t]
+            xt = np.float64(x[r, t])
+            v[0] = max(xt, lo)
             for j in range(n_loops):
                 q[j] = v[j] / states[r, t, j]
                 if limited and q[j] > 1.0:
@@ -89,7 +94,7 @@ def _nb_backward(g, x, states, a1, b0, factor, expfac, offset, limited,
                     sig[j] = 1.0 / (1.0 + e)
                 else:
                     v[j + 1] = q[j]
-            gv = g[r, t]
+            gv = g[r, t] * mult[r]
             for j in range(n_loops - 1, -1, -1):
                 s = states[r, t, j]
                 gvj = gv + b0[r, j] * lam[j]
@@ -106,7 +111,8 @@ def _nb_backward(g, x, states, a1, b0, factor, expfac, offset, limited,
                     gq = gvj
                 gv = gq / s
                 lam[j] = a1[r, j] * lam[j] - gq * q[j] / s
-            gx[r, t] = gv
+            # d max(x, floor) / dx: 1 above, 1/2 at a tie (as torch.maximum), 0 below
+            gx[r, t] = gv if xt > lo else (0.5 * gv if xt == lo else 0.0)
         for j in range(n_loops):
             ga1[r, j] = acc_a1[j]
             gb0[r, j] = acc_b0[j]
@@ -120,21 +126,25 @@ def _np64(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(t.detach().numpy(), dtype=np.float64)
 
 
-def _numba_forward(x, params, limited, store):
+def _numba_forward(x, params, affine, limited, store, out_dtype):
+    """One pass: floor, recurrence and output scaling; ``x`` read in its own dtype."""
     n_rows, n_t = x.shape
     a1, b0, s0, factor, expfac, offset = (_np64(p) for p in params)
+    floor, corr, mult = (_np64(p) for p in affine)
     states = np.empty((n_rows, n_t, a1.shape[1]) if store else (1, 1, 1), dtype=np.float64)
-    y = np.empty((n_rows, n_t), dtype=np.float64)
-    _nb_forward(_np64(x), a1, b0, s0, factor, expfac, offset, limited, store, states, y)
+    y = np.empty((n_rows, n_t), dtype=torch.empty(0, dtype=out_dtype).numpy().dtype)
+    _nb_forward(x.detach().contiguous().numpy(), floor, a1, b0, s0, factor, expfac, offset,
+                corr, mult, limited, store, states, y)
     return torch.from_numpy(y), torch.from_numpy(states) if store else None
 
 
-def _numba_backward(g, x, states, params, limited):
+def _numba_backward(g, x, states, params, affine, limited):
     a1, b0, _, factor, expfac, offset = (_np64(p) for p in params)
+    floor, _, mult = (_np64(p) for p in affine)
     grads = [np.empty(a1.shape) for _ in range(6)]
     gx = np.empty(tuple(g.shape))
-    _nb_backward(_np64(g), _np64(x), states.numpy(), a1, b0, factor, expfac, offset, limited,
-                 gx, *grads)
+    _nb_backward(g.contiguous().numpy(), x.detach().contiguous().numpy(), floor, mult,
+                 states.numpy(), a1, b0, factor, expfac, offset, limited, gx, *grads)
     return [torch.from_numpy(gx)] + [torch.from_numpy(arr) for arr in grads]
 
 
@@ -214,41 +224,56 @@ def _torch_backward(g, x, states, params, limited):
 
 
 class _AdaptLoopRows(torch.autograd.Function):
+    """``y = (recurrence(max(x, floor)) - corr)·mult`` per row, in ``out_dtype``; ``floor``,
+    ``corr``, ``mult`` (N,) are constants (no gradient). numba: one fused pass."""
+
     @staticmethod
-    def forward(ctx, x, a1, b0, s0, factor, expfac, offset, limited):
+    def forward(ctx, x, a1, b0, s0, factor, expfac, offset, limited, floor, corr, mult,
+                out_dtype):
         backend = iir._resolve_backend(x.device)
         params = (a1, b0, s0, factor, expfac, offset)
+        affine = (floor, corr, mult)
         store = any(ctx.needs_input_grad[:7])
         if backend == "numba":
-            y, states = _numba_forward(x, params, limited, store)
+            y, states = _numba_forward(x, params, affine, limited, store, out_dtype)
         else:
             with torch.no_grad():
-                y, states = _torch_forward(x.double(), [p.double() for p in params], limited,
-                                           store)
+                rows = torch.maximum(x.double(), floor[:, None])
+                y, states = _torch_forward(rows, [p.double() for p in params], limited, store)
+                y = ((y - corr[:, None]) * mult[:, None]).to(out_dtype)
         ctx.backend, ctx.limited = backend, limited
         if store:
             ctx.states = states
-            ctx.save_for_backward(x, *params)
+            ctx.save_for_backward(x, *params, *affine)
         return y
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g):
         x, *params = ctx.saved_tensors
+        params, affine = params[:6], params[6:]
         if ctx.backend == "numba":
-            grads = _numba_backward(g, x, ctx.states, params, ctx.limited)
+            grads = _numba_backward(g.double(), x, ctx.states, params, affine, ctx.limited)
         else:
-            grads = _torch_backward(g.double(), x.double(), ctx.states,
+            floor, _, mult = affine
+            x64 = x.double()
+            grads = _torch_backward(g.double() * mult[:, None],
+                                    torch.maximum(x64, floor[:, None]), ctx.states,
                                     [p.double() for p in params], ctx.limited)
+            tie = x64 == floor[:, None]
+            grads[0] = torch.where(x64 > floor[:, None], grads[0],
+                                   torch.where(tie, 0.5 * grads[0], 0.0))
         out = [gr.to(device=t.device, dtype=t.dtype) if need else None
                for gr, t, need in zip(grads, (x, *params), ctx.needs_input_grad[:7],
                                       strict=True)]
-        return (*out, None)
+        return (*out, None, None, None, None, None)
 
 
 def adaptloop_recurrence(x: torch.Tensor, a1: torch.Tensor, b0: torch.Tensor, s0: torch.Tensor,
                          factor: torch.Tensor, expfac: torch.Tensor, offset: torch.Tensor,
-                         limited: bool) -> torch.Tensor:
+                         limited: bool, *, floor: torch.Tensor | None = None,
+                         corr: torch.Tensor | None = None, mult: torch.Tensor | None = None,
+                         dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """Run the adaptation-loop recurrence over rows (see the module docstring).
 
     Parameters
@@ -264,12 +289,22 @@ def adaptloop_recurrence(x: torch.Tensor, a1: torch.Tensor, b0: torch.Tensor, s0
         Overshoot-limiter constants (ignored when ``limited`` is False).
     limited : bool
         Apply the overshoot limiter where the loop output exceeds 1.
+    floor : Tensor, shape (N,), optional
+        Minimum level: the recurrence reads ``max(x, floor)`` (in float64; gradient 1
+        above, 1/2 at a tie, 0 below, as ``torch.maximum``). Default: no floor.
+    corr, mult : Tensor, shape (N,), optional
+        Output scaling ``(v_L - corr)·mult`` (AMT's scaling to model units), computed in
+        float64. Default 0 and 1. ``floor``, ``corr`` and ``mult`` are constants (no
+        gradient); on CPU they are applied inside the one compiled pass, so the input is
+        neither copied to float64 nor floored, and the output not scaled, by separate
+        tensor passes.
+    dtype : torch.dtype
+        Output dtype (default float64); the output is rounded once, at the end.
 
     Returns
     -------
     Tensor, shape (N, T)
-        Output of the last loop (before AMT's scaling to model units), in float64
-        (round it after any further arithmetic).
+        Output of the last loop, scaled by ``corr``/``mult`` if given, in ``dtype``.
         Differentiable w.r.t. ``x`` and every coefficient tensor, by the hand-written
         adjoint.
     """
@@ -279,4 +314,16 @@ def adaptloop_recurrence(x: torch.Tensor, a1: torch.Tensor, b0: torch.Tensor, s0
               for p in (a1, b0, s0, factor, expfac, offset)]
     if any(p.shape != params[0].shape for p in params):
         raise ValueError("a1, b0, s0, factor, expfac and offset must have the same shape (N, L)")
-    return _AdaptLoopRows.apply(x.contiguous(), *params, bool(limited))
+    f64 = dict(dtype=torch.float64, device=x.device)
+    n_rows = x.shape[0]
+
+    def constant(c, default: float) -> torch.Tensor:
+        if c is None:
+            return torch.full((n_rows,), default, **f64)
+        return c.detach().to(**f64).expand(n_rows).contiguous()
+
+    if not (x.is_floating_point() and x.dtype in (torch.float32, torch.float64)):
+        x = x.to(torch.float64)
+    return _AdaptLoopRows.apply(x.contiguous(), *params, bool(limited),
+                                constant(floor, -math.inf), constant(corr, 0.0),
+                                constant(mult, 1.0), dtype)

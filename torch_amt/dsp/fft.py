@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import scipy.fft
 import torch
 
@@ -76,9 +78,12 @@ def fftresample(x: torch.Tensor, length: int) -> torch.Tensor:
         Differentiable with respect to ``x``.
     """
     if not isinstance(x, torch.Tensor) or not (x.is_floating_point() or x.is_complex()):
-        raise TypeError("x must be a floating-point or complex torch.Tensor")
+        got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+        raise TypeError(f"x must be a floating-point or complex torch.Tensor, got {got}")
     if x.ndim == 0 or x.shape[-1] == 0:
         raise ValueError(f"x must have a non-empty last (time) axis, got {tuple(x.shape)}")
+    if isinstance(length, bool) or not isinstance(length, numbers.Real):
+        raise TypeError(f"length must be a positive integer, got {length!r}")
     if int(length) != length or length < 1:
         raise ValueError(f"length must be a positive integer, got {length!r}")
     length, n_in = int(length), x.shape[-1]

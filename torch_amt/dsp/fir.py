@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
+from torch_amt import _checks
+
 __all__ = ["fir2", "hamming", "interp1", "minimum_phase"]
 
 
@@ -172,8 +174,8 @@ def minimum_phase(b: ArrayLike) -> torch.Tensor:
     A. V. Oppenheim and R. W. Schafer, *Discrete-Time Signal Processing*, ch. 13
     (homomorphic systems). AMT 1.4.0 ``middleearfilter.m`` (``'minimum'`` flag).
     """
-    b = b.detach().cpu().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
-    b = b.astype(np.float64).ravel()
+    b = _checks.check_values(b.detach() if isinstance(b, torch.Tensor) else b, "b")
+    b = b.cpu().numpy().ravel()
     spectrum = np.fft.fft(b)
     n = b.size
     weights = np.zeros(n)

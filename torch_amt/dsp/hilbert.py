@@ -39,6 +39,8 @@ def hilbert(x: torch.Tensor, n: int | None = None) -> torch.Tensor:
         raise TypeError(f"x must be a real floating-point tensor, got dtype {x.dtype}")
     if x.ndim == 0:
         raise ValueError("x must have at least one (time) axis, got a 0-d tensor")
+    if n is None and x.shape[-1] == 0:
+        raise ValueError(f"x must have a non-empty last (time) axis, got {tuple(x.shape)}")
     n = x.shape[-1] if n is None else int(n)
     if n < 1:
         raise ValueError(f"n must be a positive FFT length, got {n}")

@@ -189,18 +189,20 @@ def adaptloop_core(x: torch.Tensor, fs: float, tau: torch.Tensor, limit: torch.T
     offset = maxvalue - 1
     # rows: broadcast the per-channel constants over the leading axes
     lead = x.shape[:-1]
-    # floor in float64, so that e.g. silence in float32 sees AMT's exact minimum level
-    floor = minlvl if n_ch > 1 else minlvl[0]
-    rows = torch.maximum(x.to(torch.float64), floor).reshape(-1, n_t)
+    rows = x.reshape(-1, n_t)
     n_rows = rows.shape[0]
 
     def per_row(c: torch.Tensor) -> torch.Tensor:
         return c.expand(*lead[:-1], n_ch, c.shape[-1]).reshape(n_rows, -1) if n_ch > 1 \
             else c.expand(n_rows, c.shape[-1])
 
+    # the floor (in float64, so that e.g. silence in float32 sees AMT's exact minimum
+    # level) and the scaling to model units run inside the recurrence's one pass
     y = adaptloop_recurrence(rows, a1[None], b0[None], per_row(s0), per_row(factor),
-                             per_row(expfac), per_row(offset), limited)
-    return ((y - per_row(corr)) * per_row(mult)).to(x.dtype).reshape(x.shape)
+                             per_row(expfac), per_row(offset), limited,
+                             floor=per_row(minlvl)[:, 0], corr=per_row(corr)[:, 0],
+                             mult=per_row(mult)[:, 0], dtype=x.dtype)
+    return y.reshape(x.shape)
 
 
 def adaptloop(x: torch.Tensor, fs: float, limit: float | None = None, minspl=None,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from torch_amt._checks import check_choice
+from torch_amt._checks import check_choice, check_number, check_signal, check_values
 from torch_amt.levels import DBSPL_AMT
 
 __all__ = ["CompressionMethod", "COMPRESSION_METHODS", "knee_amplitude", "broken_stick",
@@ -57,13 +57,14 @@ _ALIASES = {"brokenstick": "compression_brokenstick", "power": "compression_powe
 
 def knee_amplitude(knee_db: float, dboffset: float) -> float:
     """Linear knee amplitude ``10^((knee_db - dboffset)/20)`` (AMT ``gaindb(1, ·)``)."""
-    return math.pow(10.0, (float(knee_db) - float(dboffset)) / 20)
+    return math.pow(10.0, (check_number(knee_db, "knee_db")
+                           - check_number(dboffset, "dboffset")) / 20)
 
 
 def _channel_exponent(exponent, x: torch.Tensor) -> torch.Tensor:
     """Exponent as a tensor broadcastable to ``x (..., F, T)``: scalar or one per channel."""
     n = exponent if isinstance(exponent, torch.Tensor) else torch.as_tensor(
-        exponent, dtype=x.dtype, device=x.device)
+        check_values(exponent, "exponent", positive=True), dtype=x.dtype, device=x.device)
     n = n.to(device=x.device, dtype=x.dtype)
     if n.ndim == 0 or n.numel() == 1:
         return n.reshape(())
@@ -106,6 +107,11 @@ def power_compression(x: torch.Tensor, knee: float, exponent) -> torch.Tensor:
     Same parameters as :func:`broken_stick`. Exact zeros map to 0 with zero gradient
     (the derivative is infinite there for ``n < 1``).
     """
+    x = check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T) or (..., F, T)")
+    return _power_law(x, check_number(knee, "knee", minimum=0, strict=True), exponent)
+
+
+def _power_law(x: torch.Tensor, knee: float, exponent) -> torch.Tensor:
     n = _channel_exponent(exponent, x)
     zero = x == 0
     safe = torch.where(zero, torch.ones_like(x), x)
@@ -144,6 +150,13 @@ def king2019_compression(x: torch.Tensor, method: str = "compression_brokenstick
     by amplitude modulation with the modulation filter-bank concept," J. Acoust. Soc.
     Am. 145(4), 2277–2293 (2019).
     """
+    x = check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T) or (..., F, T)")
+    return apply_compression(x, method, exponent, knee_db, dboffset)
+
+
+def apply_compression(x: torch.Tensor, method: str, exponent, knee_db: float,
+                      dboffset: float) -> torch.Tensor:
+    """:func:`king2019_compression` without the check of ``x`` (for callers that made it)."""
     name = _ALIASES.get(method, method)
     kind = COMPRESSION_METHODS[check_choice(name, "method", tuple(COMPRESSION_METHODS)
                                             + tuple(_ALIASES))].kind
@@ -151,5 +164,5 @@ def king2019_compression(x: torch.Tensor, method: str = "compression_brokenstick
         return x
     knee = knee_amplitude(knee_db, dboffset)
     if kind == "power":
-        return power_compression(x, knee, exponent)
+        return _power_law(x, knee, exponent)
     return broken_stick(x, knee, exponent)

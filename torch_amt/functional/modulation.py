@@ -484,12 +484,16 @@ def king2019_phase_insensitivity(y: torch.Tensor, mfc: torch.Tensor,
     -------
     Tensor, shape (..., M, T)
     """
-    env = hilbert(y).abs()
-    ratio = torch.sqrt((y * y).mean(-1, keepdim=True)) / torch.sqrt((env * env).mean(-1,
-                                                                                     keepdim=True))
+    # the envelope only of the rows that need it (row-wise FFTs: the same numbers)
+    rows = torch.nonzero(mfc > cutoff).reshape(-1).to(y.device)
+    if rows.numel() == 0:
+        return y
+    band = y.index_select(-2, rows)
+    env = hilbert(band).abs()
+    ratio = torch.sqrt((band * band).mean(-1, keepdim=True)) / torch.sqrt(
+        (env * env).mean(-1, keepdim=True))
     ratio = torch.where(torch.isnan(ratio), torch.ones_like(ratio), ratio)
-    above = (mfc > cutoff)[:, None]
-    return torch.where(above, env * ratio, y)
+    return y.index_copy(-2, rows, env * ratio)
 
 
 def king2019_modfilterbank(x: torch.Tensor, fs: float, *, mflow: float = 2.0,

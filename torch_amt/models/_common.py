@@ -29,11 +29,12 @@ class ModelInfo:
 def resolve_learnable(learnable: Learnable, stages: tuple[str, ...]) -> frozenset[str]:
     """The set of stage names made learnable by a model's ``learnable`` argument.
 
-    ``True`` means every stage in ``stages``, ``False`` none; an iterable names them.
+    ``True`` means every stage in ``stages``, ``False`` none; a name or an iterable of
+    names selects those stages.
     """
     if isinstance(learnable, bool):
         return frozenset(stages) if learnable else frozenset()
-    names = frozenset(learnable)
+    names = frozenset([learnable] if isinstance(learnable, str) else learnable)
     unknown = names - set(stages)
     if unknown:
         raise ValueError(f"learnable names unknown stages {sorted(unknown)}; choose from "

@@ -103,7 +103,7 @@ class Dau1997(nn.Module):
                  learnable: Learnable = False, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.fs = _checks.check_fs(fs)
-        self.dboffset = float(dboffset)
+        self.dboffset = _checks.check_number(dboffset, "dboffset")
         self.do_ihc, self.do_mfb = bool(ihc), bool(mfb)
         self.do_adt = bool(adt) or self.do_mfb
         self.subfs = None if subfs is None else _checks.check_fs(subfs, "subfs")
@@ -138,6 +138,7 @@ class Dau1997(nn.Module):
     def forward(self, x: torch.Tensor, return_stages: bool = False):
         """Run the model on ``x (T,)`` or ``(B, T)``; see the class docstring for outputs."""
         x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
+        _checks.check_module_input(self, x)
         x, unbatched = _checks.batched(x, 1)
         stages: dict[str, object] = {}
         y = gaindb(x, self.dboffset - 100)

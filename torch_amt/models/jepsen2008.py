@@ -81,9 +81,9 @@ class Jepsen2008(nn.Module):
                  learnable: Learnable = False, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.fs = _checks.check_fs(fs)
-        self.dboffset = float(dboffset)
-        self.gain_db = float(gain_db)
-        self.expansion = float(expansion)
+        self.dboffset = _checks.check_number(dboffset, "dboffset")
+        self.gain_db = _checks.check_number(gain_db, "gain_db")
+        self.expansion = _checks.check_positive(expansion, "expansion")
         learn = resolve_learnable(learnable, ("drnl", "adt", "mfb"))
         self.ears = EarFilters(self.fs, outerear=outerear, compensate_delay=False, dtype=dtype)
         self.drnl = DRNLFilterbank(self.fs, "jepsen2008", flow=flow, fhigh=fhigh, basef=basef,
@@ -113,6 +113,7 @@ class Jepsen2008(nn.Module):
     def forward(self, x: torch.Tensor, return_stages: bool = False):
         """Run the model on ``x (T,)`` or ``(B, T)``; see the class docstring for outputs."""
         x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
+        _checks.check_module_input(self, x)
         x, unbatched = _checks.batched(x, 1)
         stages: dict[str, object] = {}
         y = self.ears(x, stages)

@@ -119,7 +119,9 @@ class King2019(nn.Module):
             flow = default_low if flow is None else flow
             fhigh = default_high if fhigh is None else fhigh
         self.basef = basef
-        self.dboffset = float(dboffset)
+        flow = _checks.check_number(flow, "flow")
+        fhigh = _checks.check_number(fhigh, "fhigh")
+        self.dboffset = _checks.check_number(dboffset, "dboffset")
         self.subfs = None if subfs is None else _checks.check_fs(subfs, "subfs")
         learn = resolve_learnable(learnable, ("afb", "compression", "adt", "mfb"))
         self.afb = GammatoneFilterbank(self.fs, flow=float(flow), fhigh=float(fhigh),
@@ -154,6 +156,7 @@ class King2019(nn.Module):
     def forward(self, x: torch.Tensor, return_stages: bool = False):
         """Run the model on ``x (T,)`` or ``(B, T)``; see the class docstring for outputs."""
         x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
+        _checks.check_module_input(self, x)
         x, unbatched = _checks.batched(x, 1)
         stages: dict[str, torch.Tensor] = {}
         stages["gtone_response"] = y = self.afb(x)

@@ -5,11 +5,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from torch_amt._checks import check_choice, check_module_input, check_signal
+from torch_amt._checks import (
+    check_choice,
+    check_dtype,
+    check_module_input,
+    check_number,
+    check_signal,
+    check_values,
+)
 from torch_amt.functional.compression import (
     _ALIASES,
     COMPRESSION_METHODS,
-    king2019_compression,
+    apply_compression,
 )
 from torch_amt.levels import DBSPL_AMT
 
@@ -63,11 +70,11 @@ class King2019Compression(nn.Module):
         super().__init__()
         self.method = _ALIASES.get(method, method)
         check_choice(self.method, "method", tuple(COMPRESSION_METHODS) + tuple(_ALIASES))
-        self.knee_db = float(knee_db)
-        self.dboffset = float(dboffset)
-        n = torch.as_tensor(exponent, dtype=torch.float64).detach().reshape(-1)
-        if n.numel() == 0 or not bool(torch.isfinite(n).all()) or bool((n <= 0).any()):
-            raise ValueError(f"exponent must be positive and finite, got {exponent!r}")
+        self.knee_db = check_number(knee_db, "knee_db")
+        self.dboffset = check_number(dboffset, "dboffset")
+        check_dtype(dtype)
+        n = check_values(exponent.detach() if isinstance(exponent, torch.Tensor) else exponent,
+                         "exponent", positive=True).reshape(-1)
         n = n.reshape(()) if n.numel() == 1 else n
         self.learnable = bool(learnable)
         if self.learnable:
@@ -86,7 +93,7 @@ class King2019Compression(nn.Module):
         """Compress ``x (..., F, T)``; same shape and dtype."""
         x = check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T) or (..., F, T)")
         check_module_input(self, x)
-        return king2019_compression(x, self.method, self.exponent, self.knee_db, self.dboffset)
+        return apply_compression(x, self.method, self.exponent, self.knee_db, self.dboffset)
 
     def extra_repr(self) -> str:
         return (f"method={self.method!r}, knee_db={self.knee_db}, dboffset={self.dboffset}, "

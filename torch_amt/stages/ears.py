@@ -26,6 +26,7 @@ class _EarFilter(nn.Module):
     def __init__(self, b: torch.Tensor, a: torch.Tensor | None, delay: int, gain: float,
                  learnable: bool, dtype: torch.dtype) -> None:
         super().__init__()
+        _checks.check_dtype(dtype)
         self.learnable = bool(learnable)
         self.delay = int(delay)
         self.gain = float(gain)
@@ -71,6 +72,7 @@ class HeadphoneFilter(_EarFilter):
 
     def __init__(self, fs: float, order: int = 512, *, compensate_delay: bool = False,
                  learnable: bool = False, dtype: torch.dtype = torch.float32) -> None:
+        fs = _checks.check_fs(fs)
         b = headphonefilter(fs, order)
         delay = math.ceil(b.numel() / 2) if compensate_delay else 0
         super().__init__(b, None, delay, 1.0, learnable, dtype)
@@ -119,6 +121,7 @@ class MiddleEarFilter(_EarFilter):
                  order: int = 512, compensate_delay: bool = False,
                  normalize_gain: bool = False, learnable: bool = False,
                  dtype: torch.dtype = torch.float32) -> None:
+        fs = _checks.check_fs(fs)
         _checks.check_choice(kind, "kind", MIDDLE_EAR_KINDS)
         _checks.check_choice(phase, "phase", PHASES)
         coefficients = middleearfilter(fs, kind, phase, order)

@@ -48,16 +48,20 @@ import torch
 from torch import nn
 
 from torch_amt._checks import (
+    apply_moving_buffers_only,
     batched,
     check_choice,
+    check_dtype,
+    check_frequencies,
     check_fs,
     check_module_input,
+    check_number,
     check_positive,
     check_signal,
 )
 from torch_amt.dsp.design import butter
 from torch_amt.dsp.fft import fftconvolve
-from torch_amt.dsp.iir import lfilter, sosfilt
+from torch_amt.dsp.iir import lfilter, lfilter_envelope, sosfilt
 from torch_amt.functional import modulation as F
 
 __all__ = [
@@ -139,6 +143,10 @@ def pad_modulation_outputs(outputs: Sequence[torch.Tensor],
     mfc_padded : Tensor, shape (F, M_max)
         Only if ``mfc`` is given: centre frequencies, NaN in padded places.
     """
+    if isinstance(outputs, (str, torch.Tensor)) or not all(
+            isinstance(o, torch.Tensor) for o in outputs):
+        raise TypeError(f"outputs must be a list of tensors (one per channel), got "
+                        f"{type(outputs).__name__}")
     if len(outputs) == 0:
         raise ValueError("outputs must contain at least one channel")
     m_max = max(o.shape[-2] for o in outputs)
@@ -179,6 +187,11 @@ class _ChannelModFilters(nn.Module):
             b, a = self._design(bands, bandwidth)
             self.register_buffer("b", b)
             self.register_buffer("a", a)
+
+    def _apply(self, fn, recurse=True):
+        # float64 coefficient buffers stay float64 under .to(dtype) / .float(): only the
+        # device follows (float32 coefficients would make the 2-5 Hz filters unstable)
+        return apply_moving_buffers_only(self, fn, recurse, super()._apply)
 
     def _design(self, bands: torch.Tensor, bandwidth: torch.Tensor):
         if self.filter_type == "efilt":
@@ -305,9 +318,10 @@ class ModulationFilterbank(nn.Module):
                  phase_insens: bool = True):
         super().__init__()
         self.fs = check_fs(fs)
-        fc_t = torch.as_tensor(fc, dtype=torch.float64).detach().reshape(-1)
-        if fc_t.numel() == 0 or not bool(torch.isfinite(fc_t).all()) or bool((fc_t <= 0).any()):
-            raise ValueError(f"fc must be positive, finite centre frequencies in Hz, got {fc}")
+        check_dtype(dtype)
+        # audio-rate centre frequencies: not bounded by this (envelope) rate's Nyquist
+        fc_t = check_frequencies(fc.detach() if isinstance(fc, torch.Tensor) else fc, None,
+                                 "fc").to(torch.float64).reshape(-1)
         self.Q = check_positive(Q, "Q")
         if self.Q <= 0.5:
             raise ValueError(f"Q must be > 0.5 (the spacing ratio needs 1 - 1/(2Q) > 0), got {Q}")
@@ -318,8 +332,9 @@ class ModulationFilterbank(nn.Module):
         self.max_mfc = check_positive(1000.0 if max_mfc is None else max_mfc, "max_mfc")
         self.use_upper_limit = bool(use_upper_limit if use_upper_limit is not None
                                     else (cfg.use_upper_limit if cfg else False))
-        self.att_factor = float(att_factor if att_factor is not None
-                                else (cfg.att_factor if cfg else 1.0))
+        self.att_factor = check_number(att_factor if att_factor is not None
+                                       else (cfg.att_factor if cfg else 1.0), "att_factor",
+                                       minimum=0, strict=True)
         self.lp150 = check_choice(lp150 if lp150 is not None else (cfg.lp150 if cfg else "off"),
                                   "lp150", _LP150_MODES)
         self.use_lp150_prefilter = self.lp150 == "filter"
@@ -352,6 +367,11 @@ class ModulationFilterbank(nn.Module):
                                             self.learnable, gains, dtype))
         self.filter_coeffs = nn.ModuleList(banks)
 
+    def _apply(self, fn, recurse=True):
+        # float64 coefficient buffers stay float64 under .to(dtype) / .float(): only the
+        # device follows (float32 coefficients would make the 2-5 Hz filters unstable)
+        return apply_moving_buffers_only(self, fn, recurse, super()._apply)
+
     @property
     def mfc(self) -> list[torch.Tensor]:
         """Modulation centre frequencies per channel in Hz (current values if learnable)."""
@@ -374,10 +394,13 @@ class ModulationFilterbank(nn.Module):
             x64 = lfilter(x64, self.b_lp150, self.a_lp150)
         return x64, squeeze
 
-    def _out_dtype(self) -> torch.dtype:
-        if self.phase_insens:
-            return self.dtype
-        return torch.complex128 if self.dtype == torch.float64 else torch.complex64
+    @staticmethod
+    def _out_dtype(x, phase_insens: bool) -> torch.dtype:
+        """The output dtype: the input's precision (real, or complex without phase_insens)."""
+        real = torch.as_tensor(x).dtype
+        if phase_insens:
+            return real
+        return torch.complex128 if real == torch.float64 else torch.complex64
 
     def _bandpass(self, x: torch.Tensor, bank: _ChannelModFilters) -> torch.Tensor:
         b, a = bank.coefficients()
@@ -407,7 +430,7 @@ class ModulationFilterbank(nn.Module):
             low = lfilter(xc, b_lp, a_lp)[:, None, :].to(torch.complex128)
             y = torch.cat([low, self._bandpass(xc, bank)], dim=1)
             out = F.modfilterbank_phase(y, bank.mfc_init, self.att_factor, self.phase_insens)
-            out = out.to(self._out_dtype())
+            out = out.to(self._out_dtype(x, self.phase_insens))
             outputs.append(out[0] if squeeze else out)
         return outputs
 
@@ -451,7 +474,7 @@ class FastModulationFilterbank(ModulationFilterbank):
 
     def __init__(self, *args, tolerance: int = 2, **kwargs):
         super().__init__(*args, **kwargs)
-        self.tolerance = int(tolerance)
+        self.tolerance = check_positive(tolerance, "tolerance", strict=False, integer=True)
         self.megabatch_map = [
             {"channel": ch, "filter": k, "mfc": float(m)}
             for ch, bank in enumerate(self.filter_coeffs) for k, m in enumerate(bank.mfc_init)
@@ -494,16 +517,25 @@ class FastModulationFilterbank(ModulationFilterbank):
         """Apply the modulation filterbank in one mega-batch (same output as the parent)."""
         x64, squeeze = self._prepare(x)
         b, a = self._row_coefficients()
+        counts = [len(bank.mfc_init) for bank in self.filter_coeffs]
+        if self.phase_insens:
+            # one fused pass: channels read in place, Re / att·|.| written in the output
+            # dtype (no (B, R, T) complex intermediate; see lfilter_envelope)
+            y = lfilter_envelope(x64, b, a, self.row_channel, self.row_mfc <= 10,
+                                 self.att_factor,
+                                 self.row_gain if self.lp150 == "att_gain" else None,
+                                 self._out_dtype(x, True))
+            outputs = torch.split(y, counts, dim=1)
+            return [out[0] if squeeze else out for out in outputs]
         y = lfilter(x64[:, self.row_channel], b, a)
         if self.lp150 == "att_gain":
             y = y * self.row_gain[:, None]
-        counts = [len(bank.mfc_init) for bank in self.filter_coeffs]
         # post-processing per channel block: cache-sized pieces of the one kernel output
         outputs = []
         for y_ch, mfc in zip(torch.split(y, counts, dim=1), torch.split(self.row_mfc, counts),
                              strict=True):
             out = F.modfilterbank_phase(y_ch, mfc, self.att_factor, self.phase_insens)
-            out = out.to(self._out_dtype())
+            out = out.to(self._out_dtype(x, self.phase_insens))
             outputs.append(out[0] if squeeze else out)
         return outputs
 
@@ -575,10 +607,10 @@ class King2019ModulationFilterbank(nn.Module):
         self.qfactor = check_positive(qfactor, "qfactor")
         self.nmod = None if nmod is None else check_positive(nmod, "nmod", integer=True)
         self.learnable = bool(learnable)
-        self.dtype = dtype
+        self.dtype = check_dtype(dtype)
         self.lp150 = bool(lp150)
         self.phase_insens = bool(phase_insens)
-        self.phase_insens_cut = float(phase_insens_cut)
+        self.phase_insens_cut = check_positive(phase_insens_cut, "phase_insens_cut")
         if self.lp150 and 150 >= self.fs / 2:
             raise ValueError(f"fs = {self.fs} Hz is too low for the 150-Hz low-pass (lp150)")
         mfc = F.king2019_mfc(self.mflow, self.mfhigh, self.qfactor, self.nmod)
@@ -594,6 +626,11 @@ class King2019ModulationFilterbank(nn.Module):
         else:
             self.register_buffer("b", b)
             self.register_buffer("a", a)
+
+    def _apply(self, fn, recurse=True):
+        # float64 coefficient buffers stay float64 under .to(dtype) / .float(): only the
+        # device follows (float32 coefficients would make the 2-5 Hz filters unstable)
+        return apply_moving_buffers_only(self, fn, recurse, super()._apply)
 
     @property
     def mfc(self) -> torch.Tensor:
@@ -623,10 +660,10 @@ class King2019ModulationFilterbank(nn.Module):
             x64 = lfilter(x64, self.b_lp150, self.a_lp150)
         return x64, squeeze
 
-    def _finish(self, y: torch.Tensor, squeeze: bool) -> torch.Tensor:
+    def _finish(self, y: torch.Tensor, squeeze: bool, dtype: torch.dtype) -> torch.Tensor:
         if self.phase_insens:
             y = F.king2019_phase_insensitivity(y, self.mfc_init, self.phase_insens_cut)
-        y = y.to(self.dtype)
+        y = y.to(dtype)
         return y[0] if squeeze else y
 
     def _filter(self, x64: torch.Tensor) -> torch.Tensor:
@@ -650,11 +687,12 @@ class King2019ModulationFilterbank(nn.Module):
             The output (and, with ``return_filtered``, a second tensor of that shape).
         """
         x64, squeeze = self._prepare(x)
+        dtype = torch.as_tensor(x).dtype  # the output has the input's precision
         y = self._filter(x64)
-        out = self._finish(y, squeeze)
+        out = self._finish(y, squeeze, dtype)
         if not return_filtered:
             return out
-        filtered = y.to(self.dtype)
+        filtered = y.to(dtype)
         return out, (filtered[0] if squeeze else filtered)
 
     def extra_repr(self) -> str:
