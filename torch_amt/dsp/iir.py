@@ -259,11 +259,36 @@ def _nb_backward(g, x, y, b, a, need_x, need_b, need_a, need_zi, real_gx,
     order = b.shape[1] - 1
     width = order + 1
     for r in numba.prange(n_rows):
+        zero = b[r, 0] * 0
+        if order <= 2 and need_x and not (need_b or need_a or need_zi):
+            # the common case (input gradient of a low-order filter): the adjoint state in
+            # registers, the same operations in the same order as the general loop below
+            a1 = np.conj(a[r, 1])
+            a2 = np.conj(a[r, 2]) if order == 2 else zero
+            b0 = np.conj(b[r, 0])
+            b1 = np.conj(b[r, 1])
+            b2 = np.conj(b[r, 2]) if order == 2 else zero
+            u1 = zero
+            u2 = zero
+            for t in range(n_t - 1, -1, -1):
+                ut = zero + g[r, t]
+                ut -= a1 * u1
+                if order == 2:
+                    ut -= a2 * u2
+                s = b0 * ut + b1 * u1
+                if order == 2:
+                    s += b2 * u2
+                if real_gx:
+                    gx_real[r, t] = s.real
+                else:
+                    gx[r, t] = s
+                u2 = u1
+                u1 = ut
+            continue
         # ring buffer holding u[t], u[t+1], ..., u[t+order]
         ring = np.zeros(width, dtype=b.dtype)
         acc_b = np.zeros(width, dtype=b.dtype)
         acc_a = np.zeros(width, dtype=b.dtype)
-        zero = b[r, 0] * 0
         for t in range(n_t - 1, -1, -1):
             ut = zero + g[r, t]
             for j in range(1, width):
