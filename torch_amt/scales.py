@@ -24,7 +24,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from torch_amt import _checks
+
 __all__ = [
+    "centre_frequencies",
     "audfiltbw",
     "audtofreq",
     "erbspace",
@@ -355,3 +358,39 @@ def erbspacebw(
     nhigh = math.floor(((limits[1] - limits[2]) / bw).item())
     points = torch.arange(-nlow, nhigh + 1, dtype=lo.dtype) * bw + limits[2]
     return erbtofreq(points)
+
+
+def centre_frequencies(fs: float, fc=None, flow: float = 80.0, fhigh: float = 8000.0,
+                       bwmul: float = 1.0, basef: float | None = None) -> torch.Tensor:
+    """The validated centre frequencies of a filterbank: ``fc`` as given, or AMT's grid.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz (the frequencies must lie below ``fs/2``).
+    fc : sequence or Tensor, shape (F,), optional
+        Explicit centre frequencies in Hz.
+    flow, fhigh, bwmul, basef
+        Without ``fc``: :func:`erbspacebw` ``(flow, fhigh, bwmul, basef)``, AMT's grid.
+
+    Returns
+    -------
+    Tensor, shape (F,), float64
+        Detached from any graph.
+
+    Raises
+    ------
+    ValueError
+        If the grid is empty or a frequency is not in ``(0, fs/2)`` (the message names
+        ``fhigh`` when the grid came from it).
+    """
+    source = None
+    if fc is None:
+        fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
+        source = f"fhigh = {fhigh} Hz"
+        if fc.numel() == 0:
+            raise ValueError(f"no centre frequency between flow = {flow} Hz and "
+                             f"fhigh = {fhigh} Hz")
+    elif isinstance(fc, torch.Tensor):
+        fc = fc.detach().to(torch.float64)
+    return _checks.check_frequencies(fc, fs, "fc", source=source).reshape(-1)

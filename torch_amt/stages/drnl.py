@@ -19,7 +19,7 @@ from torch_amt.functional.drnl import (
     drnl_design,
 )
 from torch_amt.functional.ears import middleearfilter
-from torch_amt.scales import erbspacebw
+from torch_amt.scales import centre_frequencies
 
 __all__ = ["DRNLFilterbank"]
 
@@ -87,16 +87,7 @@ class DRNLFilterbank(nn.Module):
         self.dboffset = _checks.check_number(dboffset, "dboffset")
         self.learnable = bool(learnable)
         _checks.check_dtype(dtype)
-        source = None
-        if fc is None:
-            fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
-            source = f"fhigh = {fhigh} Hz"
-            if fc.numel() == 0:
-                raise ValueError(f"no centre frequency between flow = {flow} Hz and "
-                                 f"fhigh = {fhigh} Hz")
-        elif isinstance(fc, torch.Tensor):
-            fc = fc.detach().to(torch.float64)
-        fc = _checks.check_frequencies(fc, self.fs, "fc", source=source).reshape(-1)
+        fc = centre_frequencies(self.fs, fc, flow, fhigh, bwmul, basef)
         values = drnl_channel_values(fc, self.params)
         drnl_design(values, self.fs, self.params)  # validates (Nyquist) once, eagerly
         self.register_buffer("fc", fc.to(dtype))

@@ -15,7 +15,7 @@ from torch_amt.functional.gammatone import (
     gammatone_design,
     gammatone_filter,
 )
-from torch_amt.scales import erbspacebw
+from torch_amt.scales import centre_frequencies
 
 __all__ = ["GammatoneFilterbank"]
 
@@ -82,16 +82,7 @@ class GammatoneFilterbank(nn.Module):
         self.filtertype = _checks.check_choice(filtertype, "filtertype", FILTERTYPES)
         self.learnable = bool(learnable)
         _checks.check_dtype(dtype)
-        source = None
-        if fc is None:
-            fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
-            source = f"fhigh = {fhigh} Hz"
-            if fc.numel() == 0:
-                raise ValueError(f"no centre frequency between flow = {flow} Hz and "
-                                 f"fhigh = {fhigh} Hz")
-        elif isinstance(fc, torch.Tensor):
-            fc = fc.detach().to(torch.float64)
-        fc = _checks.check_frequencies(fc, self.fs, "fc", source=source).reshape(-1)
+        fc = centre_frequencies(self.fs, fc, flow, fhigh, bwmul, basef)
         betamul = default_betamul(self.n) if betamul is None else _checks.check_positive(
             betamul, "betamul")
         design = gammatone_design(fc, self.fs, self.n, betamul, kind=self.kind,
