@@ -2,20 +2,18 @@
 
 1 s of noise at 44.1 kHz, B = 1 and 8, forward and forward+backward, float32 and
 float64, against a SciPy baseline (``scipy.signal.lfilter`` per channel with the same
-coefficients). Prints a markdown table and writes ``benchmarks/results/bench_periphery.csv``.
-Run: ``python benchmarks/bench_periphery.py``.
+coefficients). Writes ``benchmarks/results/periphery.csv`` / ``.md``.
+
+Run: ``python -m benchmarks.bench_periphery``.
 """
 
 from __future__ import annotations
-
-import csv
-import os
-import time
 
 import numpy as np
 import scipy.signal as ss
 import torch
 
+from benchmarks.common import best_time, forward_backward, setup_threads, write_results
 from torch_amt.functional.drnl import DRNL_PRESETS, drnl_channel_values, drnl_design
 from torch_amt.functional.ears import middleearfilter
 from torch_amt.stages.drnl import DRNLFilterbank
@@ -23,16 +21,6 @@ from torch_amt.stages.gammatone import GammatoneFilterbank
 
 FS = 44100
 REPEATS = 3
-
-
-def best_time(fn) -> float:
-    fn()  # warm-up (numba compilation, caches)
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def scipy_gammatone(x: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -59,15 +47,16 @@ def scipy_drnl(x: np.ndarray) -> np.ndarray:
     return np.stack(out, -2)
 
 
-def main() -> None:
-    torch.set_num_threads(2)
+def main() -> str:
+    setup_threads(2)
     rows = []
     for batch in (1, 8):
         x64 = 0.01 * torch.randn(batch, FS, dtype=torch.float64)
         gt64 = GammatoneFilterbank(FS, dtype=torch.float64)
         b, a = gt64.b.numpy(), gt64.a.numpy()
-        t_scipy_gt = best_time(lambda x=x64, b=b, a=a: scipy_gammatone(x.numpy(), b, a))
-        t_scipy_drnl = best_time(lambda x=x64: scipy_drnl(x.numpy()))
+        t_scipy_gt = best_time(lambda x=x64, b=b, a=a: scipy_gammatone(x.numpy(), b, a),
+                               REPEATS)
+        t_scipy_drnl = best_time(lambda x=x64: scipy_drnl(x.numpy()), REPEATS)
         for dtype in (torch.float32, torch.float64):
             x = x64.to(dtype)
             for name, module, baseline in (
@@ -75,25 +64,14 @@ def main() -> None:
                 ("DRNL jepsen2008 (31 ch)", DRNLFilterbank(FS, "jepsen2008", dtype=dtype),
                  t_scipy_drnl),
             ):
-                fwd = best_time(lambda m=module, x=x: m(x))
-                xg = x.clone().requires_grad_(True)
-                both = best_time(lambda m=module, xg=xg: m(xg).sum().backward())
+                fwd = best_time(lambda m=module, x=x: m(x), REPEATS)
+                both = best_time(forward_backward(module, x), REPEATS)
                 rows.append({"stage": name, "B": batch, "dtype": str(dtype).split(".")[1],
                              "forward_s": fwd, "forward_backward_s": both,
                              "scipy_forward_s": baseline, "speedup_vs_scipy": baseline / fwd})
-    print("| stage | B | dtype | forward (s) | fwd+bwd (s) | SciPy fwd (s) | speed-up |")
-    print("|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(f"| {r['stage']} | {r['B']} | {r['dtype']} | {r['forward_s']:.3f} | "
-              f"{r['forward_backward_s']:.3f} | {r['scipy_forward_s']:.3f} | "
-              f"{r['speedup_vs_scipy']:.2f}x |")
-    out = os.path.join(os.path.dirname(__file__), "results", "bench_periphery.csv")
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    return write_results("periphery", rows, "Peripheral stages, 1 s at 44.1 kHz, vs "
+                         "scipy.signal.lfilter per channel")
 
 
 if __name__ == "__main__":
-    main()
+    print(main())
