@@ -1,8 +1,9 @@
-"""Signal-processing kernels with no auditory knowledge: the IIR kernel, FFT convolution
-and resampling, filter design, FIR design, the Hilbert transform and the adaptation-loop
-recurrence."""
+"""Signal-processing kernels with no auditory knowledge: the IIR kernel (and its
+double-double twin for ill-conditioned filters), FFT convolution and resampling, filter
+design, FIR design, the Hilbert transform and the adaptation-loop recurrence."""
 
 from torch_amt.dsp.design import butter, freqz, octave_butter, poly
+from torch_amt.dsp.extended import lfilter_double_double
 from torch_amt.dsp.fft import fftconvolve, fftresample
 from torch_amt.dsp.fir import fir2, minimum_phase
 from torch_amt.dsp.hilbert import hilbert
@@ -17,6 +18,7 @@ __all__ = [
     "get_backend",
     "hilbert",
     "lfilter",
+    "lfilter_double_double",
     "minimum_phase",
     "octave_butter",
     "poly",

@@ -15,8 +15,9 @@ Coefficients that AMT derives with Octave's ``butter`` are computed with the sam
 arithmetic, operation by operation (:func:`torch_amt.dsp.design.octave_butter`), because
 the King2019 band-passes at 2–5 Hz are so ill-conditioned (4 poles within 1e-3 of
 ``z = 1``) that one ulp in a coefficient changes the output by ~1e-3 relative. All
-filtering goes through
-:func:`torch_amt.dsp.lfilter`.
+filtering goes through :func:`torch_amt.dsp.lfilter` (AMT's float64 recursion) or, for
+King2019 with ``arithmetic='exact'``, the same recursion in double-double arithmetic
+(:func:`torch_amt.dsp.extended.lfilter_double_double`).
 
 References
 ----------
@@ -51,6 +52,7 @@ from torch_amt._checks import (
     check_signal,
 )
 from torch_amt.dsp.design import butter, freqz, octave_butter, straight_through
+from torch_amt.dsp.extended import lfilter_double_double
 from torch_amt.dsp.hilbert import hilbert
 from torch_amt.dsp.iir import lfilter
 
@@ -66,6 +68,7 @@ __all__ = [
     "king2019_band_edges",
     "king2019_coefficients",
     "king2019_phase_insensitivity",
+    "KING2019_ARITHMETIC",
     "king2019_modfilterbank",
 ]
 
@@ -496,11 +499,21 @@ def king2019_phase_insensitivity(y: torch.Tensor, mfc: torch.Tensor,
     return y.index_copy(-2, rows, env * ratio)
 
 
+KING2019_ARITHMETIC = {"amt": lfilter, "exact": lfilter_double_double}
+"""The recursion that applies the King2019 filters, by ``arithmetic`` name.
+
+``'amt'``: the float64 direct form, bit for bit AMT's (``filter``), including the
+rounding noise that direct form carries at 2–5 Hz (up to ~3e-5 relative at 44.1 kHz).
+``'exact'``: the same float64 coefficients filtered in double-double arithmetic
+(:func:`torch_amt.dsp.extended.lfilter_double_double`): the filters' exact response to
+~1e-16, differing from AMT by AMT's own rounding noise."""
+
+
 def king2019_modfilterbank(x: torch.Tensor, fs: float, *, mflow: float = 2.0,
                            mfhigh: float = 150.0, qfactor: float = 1.0,
                            nmod: int | None = None, lp150: bool = False,
-                           phase_insens: bool = True,
-                           phase_insens_cut: float = 10.0) -> tuple[torch.Tensor, torch.Tensor]:
+                           phase_insens: bool = True, phase_insens_cut: float = 10.0,
+                           arithmetic: str = "amt") -> tuple[torch.Tensor, torch.Tensor]:
     """AMT 1.4.0 ``king2019_modfilterbank`` (the values of ``arg_king2019`` as defaults).
 
     Parameters
@@ -518,6 +531,11 @@ def king2019_modfilterbank(x: torch.Tensor, fs: float, *, mflow: float = 2.0,
         AMT ``phase_insens_hilbert`` (default) / ``no_phase_insens``.
     phase_insens_cut : float
         AMT ``phase_insens_cut`` in Hz.
+    arithmetic : {'amt', 'exact'}
+        How the filters (and the 150-Hz low-pass) are applied
+        (:data:`KING2019_ARITHMETIC`): ``'amt'`` (default) AMT's float64 direct form bit
+        for bit; ``'exact'`` the same coefficients in double-double arithmetic, the
+        filters' exact response (not in AMT).
 
     Returns
     -------
@@ -531,13 +549,14 @@ def king2019_modfilterbank(x: torch.Tensor, fs: float, *, mflow: float = 2.0,
         check_positive(v, name)
     if nmod is not None:
         check_positive(nmod, "nmod", integer=True)
+    filt = KING2019_ARITHMETIC[check_choice(arithmetic, "arithmetic", list(KING2019_ARITHMETIC))]
     mfc = torch.tensor(king2019_mfc(mflow, mfhigh, qfactor, nmod), dtype=torch.float64)
     b, a = king2019_coefficients(mfc.tolist(), qfactor, fs)
     x64 = x.to(torch.float64)
     if lp150:
         b150, a150 = modfilterbank_lowpass(fs, 150.0, order=1)
-        x64 = lfilter(x64, b150, a150)
-    y = lfilter(x64[..., None, :], b, a)
+        x64 = filt(x64, b150, a150)
+    y = filt(x64[..., None, :], b, a)
     if phase_insens:
         y = king2019_phase_insensitivity(y, mfc, phase_insens_cut)
     return y, mfc

@@ -7,8 +7,8 @@ Four modules:
 * :class:`FastModulationFilterbank` — the same numbers (≤ 1e-12 in float64, in practice
   bit-identical) from ONE call of the IIR kernel over all channel × filter pairs.
 * :class:`King2019ModulationFilterbank` — AMT 1.4.0 ``king2019_modfilterbank``.
-* :class:`FastKing2019ModulationFilterbank` — the same by exact linear FFT convolution
-  with the filters' impulse responses.
+* :class:`FastKing2019ModulationFilterbank` — the same filters by exact linear FFT
+  convolution with their exact (double-double) impulse responses.
 
 AMT flag groups of ``modfilterbank`` are data (:data:`MODFILTERBANK_PRESETS`); the
 spec's preset names map to them as follows:
@@ -546,7 +546,8 @@ class King2019ModulationFilterbank(nn.Module):
     Centre frequencies ``exp(log(mflow):log(r):log(mfhigh))`` with
     ``r = (√(4Q²+1)+1)/(√(4Q²+1)-1)`` (or ``nmod`` log-spaced ones), each filter
     ``butter(2, 2·[f_lo f_hi]/fs)`` (a 4-pole band-pass) with edges
-    ``mfc·√(4+1/Q²)/2 ∓ mfc/(2Q)``, applied in direct form like AMT; above
+    ``mfc·√(4+1/Q²)/2 ∓ mfc/(2Q)``, applied in direct form like AMT (or, with
+    ``arithmetic='exact'``, the same recursion in double-double arithmetic); above
     ``phase_insens_cut`` = 10 Hz the output is replaced by its Hilbert envelope scaled
     by ``rms(y)/rms(env)``. Coefficients are Octave's ``butter`` to the last bit: the
     2–5 Hz filters are so ill-conditioned that one ulp in a coefficient moves the
@@ -575,6 +576,21 @@ class King2019ModulationFilterbank(nn.Module):
         AMT ``phase_insens_hilbert`` (True) / ``no_phase_insens``.
     phase_insens_cut : float
         AMT ``phase_insens_cut`` in Hz (10).
+    arithmetic : {'amt', 'exact'}
+        How the filters (and the 150-Hz low-pass) are applied
+        (:data:`torch_amt.functional.modulation.KING2019_ARITHMETIC`). ``'amt'``
+        (default): the float64 direct form exactly like AMT's ``filter``, bit for bit
+        AMT's numbers including the rounding noise that direct form carries near
+        ``z = 1``. ``'exact'`` (not in AMT): the same float64 coefficients filtered in
+        double-double arithmetic (:func:`torch_amt.dsp.extended.lfilter_double_double`),
+        i.e. the filters' exact response to ~1e-16; it differs from AMT by AMT's own
+        rounding noise, within the reference README's conditioning floors: on the
+        ``king2019_modfilterbank`` reference inputs (all variants, float64) the
+        difference is at most 5.9e-5 (mfc 2 Hz), 5.1e-5 (5.2 Hz), 1.0e-6 (13.7 Hz),
+        3.7e-8 (35.9 Hz), 2.1e-9 (94 Hz) relative at 44.1 kHz and 8.5e-6 at 2 Hz at
+        16 kHz, i.e. ≤ 2.8x the README floor (2.9e-5 at 2 Hz). Use ``'exact'`` where the
+        filters' response matters more than AMT's bits; the models keep ``'amt'``.
+        Gradients are those of the float64 recursion (straight-through).
 
     Attributes
     ----------
@@ -597,7 +613,8 @@ class King2019ModulationFilterbank(nn.Module):
     def __init__(self, fs: float, mflow: float = 2.0, mfhigh: float = 150.0,
                  qfactor: float = 1.0, nmod: int | None = None, learnable: bool = False,
                  dtype: torch.dtype = torch.float32, *, lp150: bool = False,
-                 phase_insens: bool = True, phase_insens_cut: float = 10.0):
+                 phase_insens: bool = True, phase_insens_cut: float = 10.0,
+                 arithmetic: str = "amt"):
         super().__init__()
         self.fs = check_fs(fs)
         self.mflow = check_positive(mflow, "mflow")
@@ -611,6 +628,7 @@ class King2019ModulationFilterbank(nn.Module):
         self.lp150 = bool(lp150)
         self.phase_insens = bool(phase_insens)
         self.phase_insens_cut = check_positive(phase_insens_cut, "phase_insens_cut")
+        self.arithmetic = check_choice(arithmetic, "arithmetic", list(F.KING2019_ARITHMETIC))
         if self.lp150 and 150 >= self.fs / 2:
             raise ValueError(f"fs = {self.fs} Hz is too low for the 150-Hz low-pass (lp150)")
         mfc = F.king2019_mfc(self.mflow, self.mfhigh, self.qfactor, self.nmod)
@@ -657,8 +675,12 @@ class King2019ModulationFilterbank(nn.Module):
         x, squeeze = batched(x, 2)
         x64 = x.to(torch.float64)
         if self.lp150:
-            x64 = lfilter(x64, self.b_lp150, self.a_lp150)
+            x64 = self._lfilter(x64, self.b_lp150, self.a_lp150)
         return x64, squeeze
+
+    def _lfilter(self, x: torch.Tensor, b: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """The recursion of the module's ``arithmetic``."""
+        return F.KING2019_ARITHMETIC[self.arithmetic](x, b, a)
 
     def _finish(self, y: torch.Tensor, squeeze: bool, dtype: torch.dtype) -> torch.Tensor:
         if self.phase_insens:
@@ -669,7 +691,7 @@ class King2019ModulationFilterbank(nn.Module):
     def _filter(self, x64: torch.Tensor) -> torch.Tensor:
         """Band-pass outputs ``(B, C, M, T)`` before the phase insensitivity."""
         b, a = self.coefficients()
-        return lfilter(x64[..., None, :], b, a)
+        return self._lfilter(x64[..., None, :], b, a)
 
     def forward(self, x: torch.Tensor, return_filtered: bool = False):
         """Apply the King2019 modulation filterbank.
@@ -698,56 +720,95 @@ class King2019ModulationFilterbank(nn.Module):
     def extra_repr(self) -> str:
         return (f"fs={self.fs}, mflow={self.mflow}, mfhigh={self.mfhigh}, "
                 f"qfactor={self.qfactor}, num_filters={self.num_filters}, lp150={self.lp150}, "
-                f"phase_insens={self.phase_insens}, learnable={self.learnable}")
+                f"phase_insens={self.phase_insens}, learnable={self.learnable}, "
+                f"arithmetic={self.arithmetic!r}")
 
 
 class FastKing2019ModulationFilterbank(King2019ModulationFilterbank):
     """:class:`King2019ModulationFilterbank` by exact linear FFT convolution.
 
     The impulse response of every modulation filter (the 150-Hz low-pass included when
-    ``lp150``) is computed with :func:`torch_amt.dsp.lfilter` on a unit impulse of
-    ``L = ceil(ir_length_ratio·T)`` samples and convolved with the input by
-    :func:`torch_amt.dsp.fft.fftconvolve` (zero-padded, no circular wrap). With
-    ``ir_length_ratio >= 1`` the IR covers every lag an output sample of a
-    ``T``-sample signal can see, so the result is the filters' exact linear response up
-    to rounding; a ratio < 1 truncates the IRs (an approximation). Measured against the
-    recursive class in float64 (AMT reference inputs): ≤ 1e-6 relative where the
-    filters are well conditioned (mfc ≥ 35 Hz at 44.1 kHz, ≥ 13.7 Hz at 16 kHz), but up
-    to 3e-5 at 2 Hz / 4e-5 at 4 Hz (Q = 2) at 44.1 kHz: there the direct-form recursion
-    itself (AMT's and the IIR class') carries that much rounding noise — AMT's own
-    conditioning floor (reference README: 2.9e-5 at 2 Hz), not an FFT error; nothing can
-    agree with that recursion more closely without repeating its rounding.
-    Gradients flow to the input and, with
-    ``learnable=True``, through the IRs to ``log_mfc`` / ``log_qfactor``; nothing is
-    cached between calls.
+    ``lp150``) is computed on a unit impulse of ``L = ceil(ir_length_ratio·T)`` samples
+    with :func:`torch_amt.dsp.extended.lfilter_double_double` (the filters' exact
+    response, free of the rounding noise of the float64 direct form near ``z = 1``) and
+    convolved with the input by :func:`torch_amt.dsp.fft.fftconvolve` (zero-padded, no
+    circular wrap). With ``ir_length_ratio >= 1`` the IR covers every lag an output
+    sample of a ``T``-sample signal can see, so the result is the filters' exact linear
+    response up to FFT rounding; a ratio < 1 truncates the IRs (an approximation). It
+    therefore computes what ``King2019ModulationFilterbank(..., arithmetic='exact')``
+    computes (this class always uses the exact arithmetic): measured in float64 on all
+    ``king2019_modfilterbank`` reference inputs and variants, the two agree to
+    ≤ 1.8e-15 relative per modulation filter (outputs and ``E_mod``), i.e. FFT rounding.
+    Against the default (AMT-arithmetic) class and AMT the difference is AMT's own
+    rounding noise, up to 5.9e-5 at 2 Hz, 5.1e-5 at 5.2 Hz, 1e-6 at 13.7 Hz and 2e-9
+    at 94 Hz (44.1 kHz), within 2.8x the reference README's conditioning floor of AMT's
+    own direct form (2.9e-5 at 2 Hz).
 
-    Speed (``benchmarks/bench_modulation.py``, CPU, 2 threads, 1 s at 44.1 kHz,
-    31 channels, 5 filters; measured on a loaded 2-core machine): forward takes ~1.5x
-    the time of the recursive numba kernel (0.74 s vs 0.51 s at B = 1, 4.3 s vs 2.8 s
-    at B = 8), because every row needs FFTs of length ≥ 2T. On CPU it is therefore not
-    faster at any signal length tried (≥ 0.25 s); it is meant for devices where the
-    time recursion is the bottleneck (GPU, pure-torch backend).
+    Gradients flow to the input and, with ``learnable=True``, through the IRs to
+    ``log_mfc`` / ``log_qfactor`` (the IR values are the double-double ones, their
+    gradients those of the float64 recursion, as in
+    :func:`~torch_amt.dsp.extended.lfilter_double_double`). For non-learnable modules
+    the detached IR values are cached per (length, device) (a few recent lengths; never
+    anything with a graph, and invalidated when the coefficient buffers change). The
+    double-double kernel runs on the CPU: on another device the ``M × L`` IRs make a
+    host round trip when they are computed (once per length when cached, every call
+    when learnable).
+
+    Speed (the setup of ``benchmarks/bench_modulation.py``: CPU, 2 threads, float32,
+    31 channels, 5 filters, 1 s at 44.1 kHz, IRs cached; measured on a shared, loaded
+    2-core machine): forward 0.16 s vs 0.20 s for the recursive class at B = 1 (0.8x),
+    2.5 s vs 2.3 s at B = 8 (1.1x); forward+backward (input gradient) 0.50 s vs 0.39 s
+    (1.3x) and 9.3 s vs 6.8 s (1.4x). Every row needs FFTs of length ≥ 2T, so on CPU it
+    is about as fast as the time recursion, not faster; it is meant for devices where
+    the recursion is the bottleneck (GPU, pure-torch backend), and as the fast route to
+    the exact response (``King2019ModulationFilterbank(arithmetic='exact')`` takes
+    1.1–1.4x the recursive class' time).
 
     Parameters
     ----------
     *args, **kwargs
-        As :class:`King2019ModulationFilterbank`.
+        As :class:`King2019ModulationFilterbank`; ``arithmetic`` may only be
+        ``'exact'`` (the default here).
     ir_length_ratio : float
         IR length as a fraction of the signal length (> 0). Default 1.0 (exact).
     """
 
+    _IR_CACHE_SIZE = 4
+
     def __init__(self, *args, ir_length_ratio: float = 1.0, **kwargs):
+        if kwargs.setdefault("arithmetic", "exact") != "exact":
+            raise ValueError("FastKing2019ModulationFilterbank always computes the exact "
+                             f"impulse responses: arithmetic must be 'exact', got "
+                             f"{kwargs['arithmetic']!r} (use King2019ModulationFilterbank "
+                             "for AMT's arithmetic)")
         super().__init__(*args, **kwargs)
         self.ir_length_ratio = check_positive(ir_length_ratio, "ir_length_ratio")
+        self._ir_cache: dict[tuple, tuple] = {}
 
     def impulse_responses(self, length: int) -> torch.Tensor:
         """Impulse responses ``(M, length)`` (float64) of the current filters."""
         b, a = self.coefficients()
+        cacheable = not (self.learnable or b.requires_grad or a.requires_grad)
+        key = (length, b.device)
+        # the coefficient tensors themselves (and their in-place versions) validate an entry
+        operands = (b, a, self.b_lp150, self.a_lp150)
+        versions = tuple(t._version for t in operands)
+        hit = self._ir_cache.get(key) if cacheable else None
+        if hit is not None and all(u is v for u, v in zip(hit[0], operands, strict=True)) \
+                and hit[1] == versions:
+            return hit[2]
         impulse = torch.zeros(length, dtype=torch.float64, device=b.device)
         impulse[0] = 1
         if self.lp150:
-            impulse = lfilter(impulse, self.b_lp150, self.a_lp150)
-        return lfilter(impulse.expand(self.num_filters, length), b, a)
+            impulse = self._lfilter(impulse, self.b_lp150, self.a_lp150)
+        h = self._lfilter(impulse.expand(self.num_filters, length), b, a)
+        if cacheable:
+            self._ir_cache.pop(key, None)
+            if len(self._ir_cache) >= self._IR_CACHE_SIZE:
+                self._ir_cache.pop(next(iter(self._ir_cache)))
+            h = h.detach()
+            self._ir_cache[key] = (operands, versions, h)
+        return h
 
     def _prepare(self, x: torch.Tensor) -> tuple[torch.Tensor, bool]:
         x = check_signal(x, "x", ndim=(2, 3), dim_names="(B, C, T) or (C, T)")
