@@ -99,24 +99,28 @@ def machine_load() -> str:
 
 @contextlib.contextmanager
 def kernel_clock() -> Iterator[dict]:
-    """Time the compiled recursions (the numba kernels) called inside the block.
+    """Time the compiled recursions (the numba kernels) and FFTs called inside the block.
 
     Yields a dict whose ``'seconds'`` is the total time spent inside the IIR,
-    fused-envelope and adaptation-loop kernels, and ``'calls'`` their number: the
-    arithmetic of the recursions alone (same orders, channel counts and precision as
-    the model's), without any conversion, readout or Python work around them."""
+    fused-envelope and adaptation-loop kernels and the ``torch.fft`` transforms
+    (King2019's Hilbert envelopes and resampling), and ``'calls'`` their number: the
+    arithmetic of the recursions and transforms alone (same orders, channel counts,
+    lengths and precision as the model's), without any conversion, readout or Python
+    work around them."""
     from torch_amt.dsp import adaptloop, iir
 
     totals = {"seconds": 0.0, "calls": 0}
-    patched = [(iir, "_nb_forward"), (iir, "_nb_forward_envelope"), (adaptloop, "_nb_forward")]
+    patched = [(iir, "_nb_forward"), (iir, "_nb_forward_envelope"), (adaptloop, "_nb_forward"),
+               *((torch.fft, name) for name in ("fft", "ifft", "rfft", "irfft"))]
     originals = [getattr(mod, name) for mod, name in patched]
 
     def timed(kernel):
-        def run(*args):
+        def run(*args, **kwargs):
             start = time.perf_counter()
-            kernel(*args)
+            out = kernel(*args, **kwargs)
             totals["seconds"] += time.perf_counter() - start
             totals["calls"] += 1
+            return out
         return run
 
     for (mod, name), kernel in zip(patched, originals, strict=True):

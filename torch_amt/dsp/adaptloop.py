@@ -47,24 +47,54 @@ __all__ = ["adaptloop_recurrence"]
 # --------------------------------------------------------------------------- numba kernels
 
 
+@numba.njit(cache=True, inline="always")
+def _stage(v, s, r, j, a1, b0, factor, expfac, offset, limited):  # pragma: no cover
+    """Loop ``j`` of row ``r`` on ``v``: divide, limit, update the state ``s[j]``."""
+    v = v / s[j]
+    if limited and v > 1.0:
+        v = factor[r, j] / (1.0 + np.exp(expfac[r, j] * (v - 1.0))) - offset[r, j]
+    s[j] = a1[r, j] * s[j] + b0[r, j] * v
+    return v
+
+
 @numba.njit(parallel=True, cache=True)
 def _nb_forward(x, floor, a1, b0, s0, factor, expfac, offset, corr, mult, limited, store,
                 states, y):  # pragma: no cover - compiled
+    """Floor, recurrence and output scaling of every row of ``x``.
+
+    Rows ``4q .. 4q+3`` run interleaved in one time loop, so that their long
+    divide/exp dependency chains overlap (1.3-1.4x the throughput of one row at a
+    time); each row's operations are those of the recurrence above, in order. In the
+    last group, indices past the end repeat the last row: the same thread computes it
+    twice, with the same values. ``states`` (N, T, L) receives the divisor states when
+    ``store``."""
     n_rows, n_t = x.shape
     n_loops = a1.shape[1]
-    for r in numba.prange(n_rows):
-        s = s0[r].copy()
-        lo = floor[r]
+    last = n_rows - 1
+    for q in numba.prange((n_rows + 3) // 4):
+        r0, r1 = min(4 * q, last), min(4 * q + 1, last)
+        r2, r3 = min(4 * q + 2, last), min(4 * q + 3, last)
+        u0, u1, u2, u3 = s0[r0].copy(), s0[r1].copy(), s0[r2].copy(), s0[r3].copy()
+        lo0, lo1, lo2, lo3 = floor[r0], floor[r1], floor[r2], floor[r3]
         for t in range(n_t):
-            v = max(np.float64(x[r, t]), lo)
+            v0 = max(np.float64(x[r0, t]), lo0)
+            v1 = max(np.float64(x[r1, t]), lo1)
+            v2 = max(np.float64(x[r2, t]), lo2)
+            v3 = max(np.float64(x[r3, t]), lo3)
             for j in range(n_loops):
                 if store:
-                    states[r, t, j] = s[j]
-                v = v / s[j]
-                if limited and v > 1.0:
-                    v = factor[r, j] / (1.0 + np.exp(expfac[r, j] * (v - 1.0))) - offset[r, j]
-                s[j] = a1[r, j] * s[j] + b0[r, j] * v
-            y[r, t] = (v - corr[r]) * mult[r]
+                    states[r0, t, j] = u0[j]
+                    states[r1, t, j] = u1[j]
+                    states[r2, t, j] = u2[j]
+                    states[r3, t, j] = u3[j]
+                v0 = _stage(v0, u0, r0, j, a1, b0, factor, expfac, offset, limited)
+                v1 = _stage(v1, u1, r1, j, a1, b0, factor, expfac, offset, limited)
+                v2 = _stage(v2, u2, r2, j, a1, b0, factor, expfac, offset, limited)
+                v3 = _stage(v3, u3, r3, j, a1, b0, factor, expfac, offset, limited)
+            y[r0, t] = (v0 - corr[r0]) * mult[r0]
+            y[r1, t] = (v1 - corr[r1]) * mult[r1]
+            y[r2, t] = (v2 - corr[r2]) * mult[r2]
+            y[r3, t] = (v3 - corr[r3]) * mult[r3]
 
 
 @numba.njit(parallel=True, cache=True)

@@ -12,7 +12,9 @@ def hilbert(x: torch.Tensor, n: int | None = None) -> torch.Tensor:
 
     The spectrum ``X = fft(x, n)`` is multiplied by ``h`` (``h[0] = 1``, ``h[k] = 2`` for
     the positive frequencies, ``h[n/2] = 1`` for even ``n``, ``0`` for the negative
-    frequencies) and transformed back: ``ifft(X · h)``. Its real part is ``x`` (for
+    frequencies) and transformed back: ``ifft(X · h)``. The positive half of ``X`` is
+    computed as ``rfft(x, n)`` (half the work of a complex FFT; the same values up to
+    FFT rounding). Its real part is ``x`` (for
     ``n = T``) and its modulus is the Hilbert envelope. Differentiable (plain torch FFTs).
 
     Parameters
@@ -44,13 +46,11 @@ def hilbert(x: torch.Tensor, n: int | None = None) -> torch.Tensor:
     n = x.shape[-1] if n is None else int(n)
     if n < 1:
         raise ValueError(f"n must be a positive FFT length, got {n}")
-    spectrum = torch.fft.fft(x, n=n, dim=-1)
-    h = torch.zeros(n, dtype=x.dtype, device=x.device)
+    # the one-sided spectrum (rfft) holds every bin the analytic signal keeps; ifft to n
+    # points zero-fills the negative frequencies
+    spectrum = torch.fft.rfft(x, n=n, dim=-1)
+    h = torch.full((n // 2 + 1,), 2.0, dtype=x.dtype, device=x.device)
     h[0] = 1
-    half = n // 2
     if n % 2 == 0:
-        h[1:half] = 2
-        h[half] = 1
-    else:
-        h[1 : half + 1] = 2
-    return torch.fft.ifft(spectrum * h, dim=-1)
+        h[-1] = 1
+    return torch.fft.ifft(spectrum * h, n=n, dim=-1)

@@ -153,6 +153,12 @@ class King2019(nn.Module):
         """Sampling rate of the output in Hz."""
         return self.subfs if self.subfs is not None else self.fs
 
+    def _resample(self, y: torch.Tensor) -> torch.Tensor:
+        """AMT's final ``fftresample`` to ``subfs`` (none when ``subfs`` is ``fs``)."""
+        if self.subfs is None or self.subfs == self.fs:
+            return y
+        return fftresample(y, round(y.shape[-1] / self.fs * self.subfs))
+
     def forward(self, x: torch.Tensor, return_stages: bool = False):
         """Run the model on ``x (T,)`` or ``(B, T)``; see the class docstring for outputs."""
         x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
@@ -163,10 +169,15 @@ class King2019(nn.Module):
         stages["compressed_response"] = y = self.compression(y)
         stages["ihc"] = y = self.ihc(y)
         stages["adapted_response"] = y = self.adt(y)
-        y, stages["E_mod"] = self.mfb(y, return_filtered=True)
-        if self.subfs is not None and self.subfs != self.fs:
-            y = fftresample(y, round(y.shape[-1] / self.fs * self.subfs))
-        stages["out"] = y
+        if return_stages:
+            y, stages["E_mod"] = self.mfb(y, return_filtered=True)
+            stages["out"] = self._resample(y)
+        else:
+            # one signal at a time: the (C, M, T) float64 temporaries of the filterbank,
+            # Hilbert envelope and resampling stay small enough for the allocator to reuse
+            # (a whole batch's would be fresh, page-faulted memory each call); the
+            # results are the same numbers
+            stages["out"] = torch.cat([self._resample(self.mfb(row)) for row in y.split(1)])
         if unbatched:
             stages = unbatch_stages(stages)
         return stages if return_stages else stages["out"]
