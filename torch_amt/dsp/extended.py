@@ -25,7 +25,7 @@ import numba
 import numpy as np
 import torch
 
-from torch_amt.dsp.iir import lfilter
+from torch_amt.dsp.iir import leading_shape, lfilter
 
 __all__ = ["lfilter_double_double"]
 
@@ -232,14 +232,8 @@ def lfilter_double_double(x: torch.Tensor, b, a) -> torch.Tensor:
     a = _real_coefficients(a, "a", x)
     if bool((a[..., 0] == 0).any()):
         raise ValueError("a[..., 0] must be non-zero (the filter is normalised by it)")
-    try:
-        coeff_lead = torch.broadcast_shapes(b.shape[:-1], a.shape[:-1])
-        lead = torch.broadcast_shapes(x.shape[:-1], coeff_lead)
-    except RuntimeError as err:
-        raise ValueError(
-            f"leading axes of x {tuple(x.shape[:-1])}, b {tuple(b.shape[:-1])} and "
-            f"a {tuple(a.shape[:-1])} do not broadcast"
-        ) from err
+    lead = leading_shape(x, b, a)
+    coeff_lead = torch.broadcast_shapes(b.shape[:-1], a.shape[:-1])
     n_t = x.shape[-1]
     width = max(a.shape[-1], b.shape[-1])
     if n_t == 0 or math.prod(lead) == 0:

@@ -922,6 +922,18 @@ def _coefficient_dtype(x: torch.Tensor, *coeffs: torch.Tensor) -> torch.dtype:
     return torch.float64 if double else torch.float32
 
 
+def leading_shape(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor) -> torch.Size:
+    """The broadcast leading (row) shape of a signal and its coefficients, or a
+    ValueError naming the three shapes."""
+    try:
+        return torch.broadcast_shapes(x.shape[:-1], b.shape[:-1], a.shape[:-1])
+    except RuntimeError as err:
+        raise ValueError(
+            f"leading axes of x {tuple(x.shape[:-1])}, b {tuple(b.shape[:-1])} and "
+            f"a {tuple(a.shape[:-1])} do not broadcast"
+        ) from err
+
+
 def lfilter(x: torch.Tensor, b, a, zi: torch.Tensor | None = None) -> torch.Tensor:
     """Filter ``x`` along its last axis with the rational transfer function ``b / a``.
 
@@ -970,13 +982,7 @@ def lfilter(x: torch.Tensor, b, a, zi: torch.Tensor | None = None) -> torch.Tens
         raise ValueError("a[..., 0] must be non-zero (the filter is normalised by it)")
     dtype = _coefficient_dtype(x, b, a)
     b, a = b.to(dtype), a.to(dtype)
-    try:
-        lead = torch.broadcast_shapes(x.shape[:-1], b.shape[:-1], a.shape[:-1])
-    except RuntimeError as err:
-        raise ValueError(
-            f"leading axes of x {tuple(x.shape[:-1])}, b {tuple(b.shape[:-1])} and "
-            f"a {tuple(a.shape[:-1])} do not broadcast"
-        ) from err
+    lead = leading_shape(x, b, a)
     n_t = x.shape[-1]
     order = max(a.shape[-1], b.shape[-1]) - 1
     a0 = a[..., :1]
