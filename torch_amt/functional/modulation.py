@@ -468,6 +468,11 @@ def king2019_coefficients(mfc, qfactor, fs: float) -> tuple[torch.Tensor, torch.
     return straight_through(b_np, b_t), straight_through(a_np, a_t)
 
 
+#: Size of the complex analytic signals computed at once by
+#: :func:`king2019_phase_insensitivity` (bytes).
+_CHUNK_BYTES = 8 * 2**20
+
+
 def king2019_phase_insensitivity(y: torch.Tensor, mfc: torch.Tensor,
                                  cutoff: float = 10.0) -> torch.Tensor:
     """AMT King2019 phase insensitivity: Hilbert envelope above ``cutoff`` Hz.
@@ -491,12 +496,19 @@ def king2019_phase_insensitivity(y: torch.Tensor, mfc: torch.Tensor,
     rows = torch.nonzero(mfc > cutoff).reshape(-1).to(y.device)
     if rows.numel() == 0:
         return y
-    band = y.index_select(-2, rows)
-    env = hilbert(band).abs()
-    ratio = torch.sqrt((band * band).mean(-1, keepdim=True)) / torch.sqrt(
-        (env * env).mean(-1, keepdim=True))
-    ratio = torch.where(torch.isnan(ratio), torch.ones_like(ratio), ratio)
-    return y.index_copy(-2, rows, env * ratio)
+    # a few channels at a time: the complex analytic signals of a whole batch would be
+    # hundreds of MB of fresh memory per call (measured 3x slower at 8 x 31 channels)
+    flat = y.reshape(-1, *y.shape[-2:])
+    step = max(1, _CHUNK_BYTES // (rows.numel() * y.shape[-1] * 16))
+    pieces = []
+    for part in flat.split(step):
+        band = part.index_select(-2, rows)
+        env = hilbert(band).abs()
+        ratio = torch.sqrt((band * band).mean(-1, keepdim=True)) / torch.sqrt(
+            (env * env).mean(-1, keepdim=True))
+        ratio = torch.where(torch.isnan(ratio), torch.ones_like(ratio), ratio)
+        pieces.append(part.index_copy(-2, rows, env * ratio))
+    return torch.cat(pieces).reshape(y.shape)
 
 
 KING2019_ARITHMETIC = {"amt": lfilter, "exact": lfilter_double_double}
