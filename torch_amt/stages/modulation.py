@@ -754,15 +754,16 @@ class FastKing2019ModulationFilterbank(King2019ModulationFilterbank):
     host round trip when they are computed (once per length when cached, every call
     when learnable).
 
-    Speed (the setup of ``benchmarks/bench_modulation.py``: CPU, 2 threads, float32,
-    31 channels, 5 filters, 1 s at 44.1 kHz, IRs cached; measured on a shared, loaded
-    2-core machine): forward 0.16 s vs 0.20 s for the recursive class at B = 1 (0.8x),
-    2.5 s vs 2.3 s at B = 8 (1.1x); forward+backward (input gradient) 0.50 s vs 0.39 s
-    (1.3x) and 9.3 s vs 6.8 s (1.4x). Every row needs FFTs of length ≥ 2T, so on CPU it
-    is about as fast as the time recursion, not faster; it is meant for devices where
-    the recursion is the bottleneck (GPU, pure-torch backend), and as the fast route to
-    the exact response (``King2019ModulationFilterbank(arithmetic='exact')`` takes
-    1.1–1.4x the recursive class' time).
+    Speed (``python -m benchmarks``, ``bench_modulation``: CPU, 2 threads, float32,
+    31 channels, 5 filters, 1 s at 44.1 kHz, IRs cached): forward 0.10 s vs 0.076 s
+    for the recursive class at B = 1 (1.3x slower), 1.6 s vs 0.93 s at B = 8 (1.7x
+    slower); forward+backward (input gradient) 0.27 s vs 0.24 s and 7.7 s vs 2.9 s.
+    Every row needs FFTs of length ≥ 2T, so on CPU it is not faster than the time
+    recursion at any length tried (0.25–1 s); it is meant for devices where the
+    recursion is the bottleneck (GPU, pure-torch backend; not measured here: no GPU),
+    and as the fast route to the exact response
+    (``King2019ModulationFilterbank(arithmetic='exact')`` takes 1.1–1.4x the recursive
+    class' time).
 
     Parameters
     ----------
