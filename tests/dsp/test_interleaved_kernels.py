@@ -41,7 +41,7 @@ def test_forward_quads_equal_rows(order, n_rows, complex_):
     assert np.array_equal(rows, quads)
 
 
-@pytest.mark.parametrize("order", [1, 2])
+@pytest.mark.parametrize("order", [1, 2, 4])
 @pytest.mark.parametrize("n_rows", [1, 5, 8])
 @pytest.mark.parametrize("complex_", [False, True])
 def test_input_adjoint_quads_equal_rows(order, n_rows, complex_):
