@@ -755,9 +755,10 @@ class FastKing2019ModulationFilterbank(King2019ModulationFilterbank):
     when learnable).
 
     Speed (``python -m benchmarks``, ``bench_modulation``: CPU, 2 threads, float32,
-    31 channels, 5 filters, 1 s at 44.1 kHz, IRs cached): forward 0.10 s vs 0.076 s
-    for the recursive class at B = 1 (1.3x slower), 1.6 s vs 0.93 s at B = 8 (1.7x
-    slower); forward+backward (input gradient) 0.27 s vs 0.24 s and 7.7 s vs 2.9 s.
+    31 channels, 5 filters, 1 s at 44.1 kHz, IRs cached; two runs): forward 0.10 s vs
+    0.077 s for the recursive class at B = 1 (1.3x slower), 1.6–2.4 s vs 0.93–1.1 s at
+    B = 8 (1.7–2.2x slower); forward+backward (input gradient) 0.27–0.36 s vs
+    0.17–0.24 s and 7.5–7.7 s vs 2.9–3.6 s.
     Every row needs FFTs of length ≥ 2T, so on CPU it is not faster than the time
     recursion at any length tried (0.25–1 s); it is meant for devices where the
     recursion is the bottleneck (GPU, pure-torch backend; not measured here: no GPU),
