@@ -36,7 +36,7 @@ def test_forward_quads_equal_rows(order, n_rows, complex_):
     x = rng.standard_normal((n_rows, 400)).astype(np.float32)
     rows = np.empty((n_rows, 400), dtype=a.dtype)
     quads = np.empty_like(rows)
-    iir._nb_forward_rows(x, b, a, zi, rows, 0)
+    iir._nb_forward_rows(x, b, a, zi, rows)
     iir._nb_forward_quads(x, b, a, zi, quads)
     assert np.array_equal(rows, quads)
 

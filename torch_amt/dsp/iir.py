@@ -121,12 +121,12 @@ def _step4(z0, z1, z2, z3, xt, b0, b1, b2, b3, b4, a1, a2, a3, a4):  # pragma: n
 
 
 @numba.njit(parallel=True, cache=True)
-def _nb_forward_rows(x, b, a, zi, y, first):  # pragma: no cover - compiled
-    """Rows ``first ..`` of ``x (N, T)`` through TDF-II filters ``b, a (N, n+1)``
-    (a[:, 0] == 1), one row at a time."""
+def _nb_forward_rows(x, b, a, zi, y):  # pragma: no cover - compiled
+    """Rows of ``x (N, T)`` through TDF-II filters ``b, a (N, n+1)`` (a[:, 0] == 1), one
+    row at a time."""
     n_rows, n_t = x.shape
     order = b.shape[1] - 1
-    for r in numba.prange(first, n_rows):
+    for r in numba.prange(n_rows):
         z = zi[r].copy()
         b0 = b[r, 0]
         for t in range(n_t):
@@ -206,7 +206,7 @@ def _nb_forward(x, b, a, zi, y):
     if b.shape[1] - 1 in (1, 2, 4):
         _nb_forward_quads(x, b, a, zi, y)
     else:
-        _nb_forward_rows(x, b, a, zi, y, 0)
+        _nb_forward_rows(x, b, a, zi, y)
 
 
 @numba.njit(parallel=True, cache=True)
@@ -332,18 +332,23 @@ def _nb_forward_envelope(x, src, b, a, keep_real, factor, gain, y):
         _nb_envelope_rows(*args, singles)
 
 
+def _true_orders(b: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Order of each filter row of ``b, a (R, n+1)`` without its trailing all-zero
+    coefficient columns (never below 1): the order the envelope kernels run it at (the
+    host-side twin of the ``used`` loop in :func:`_nb_envelope_rows`)."""
+    used = np.full(b.shape[0], b.shape[1] - 1)
+    for k in range(b.shape[1] - 1, 1, -1):
+        used[(used == k) & (b[:, k] == 0) & (a[:, k] == 0)] = k - 1
+    return used
+
+
 def _envelope_plan(b: np.ndarray, a: np.ndarray, n_rows: int):
     """Rows of :func:`_nb_forward_envelope` grouped by their filter's true order.
 
     Returns ``quads1, quads2`` (G, 4) int64 (rows of order 1 / 2, four per group; a
     last incomplete group repeats its last row, which the same thread then computes
     twice with the same values) and ``singles`` (rows of higher order)."""
-    order = b.shape[1] - 1
-    used = np.full(b.shape[0], order)
-    for k in range(order, 1, -1):  # trailing all-zero coefficient columns
-        trailing = (used == k) & (b[:, k] == 0) & (a[:, k] == 0)
-        used[trailing] = k - 1
-    row_order = used[np.arange(n_rows) % b.shape[0]]
+    row_order = _true_orders(b, a)[np.arange(n_rows) % b.shape[0]]
     quads = []
     for k in (1, 2):
         rows = np.flatnonzero(row_order == k)
@@ -418,11 +423,7 @@ def _envelope_backward_plan(b: np.ndarray, a: np.ndarray, src: np.ndarray, n_src
     (``quads (Q, 4)``, ``qstarts (n_src+1,)``) for :func:`_nb_backward_envelope_quads`
     and the other rows in the layout of :func:`_nb_backward_envelope` (``rows``,
     ``starts``)."""
-    order = b.shape[1] - 1
-    used = np.full(b.shape[0], order)
-    for k in range(order, 1, -1):
-        used[(used == k) & (b[:, k] == 0) & (a[:, k] == 0)] = k - 1
-    first = used[np.arange(src.size) % b.shape[0]] == 1
+    first = _true_orders(b, a)[np.arange(src.size) % b.shape[0]] == 1
     quads, rest = [], []
     qcounts, rcounts = np.zeros(n_src, np.int64), np.zeros(n_src, np.int64)
     for s in range(n_src):
@@ -1083,9 +1084,8 @@ class _LFilterEnvelope(torch.autograd.Function):
     def forward(ctx, x, b, a, src, keep_real, gain, factor, out_dtype):
         acc = _acc_dtype(b.dtype)
         y = np.empty((src.numel(), x.shape[-1]), dtype=_numpy_dtype(out_dtype))
-        b_np, a_np = _np(b, acc), _np(a, acc)
-        _nb_forward_envelope(_np(x), _np(src), b_np, a_np, _np(keep_real), float(factor),
-                             _np(gain, np.dtype(np.float64)), y)
+        _nb_forward_envelope(_np(x), _np(src), _np(b, acc), _np(a, acc), _np(keep_real),
+                             float(factor), _np(gain, np.dtype(np.float64)), y)
         ctx.factor = float(factor)
         ctx.save_for_backward(x, b, a, src, keep_real, gain)
         return torch.from_numpy(y)
@@ -1113,8 +1113,8 @@ class _LFilterEnvelope(torch.autograd.Function):
             rows = _np(torch.argsort(src, stable=True))
             starts = np.concatenate([[0], np.cumsum(np.bincount(_np(src), minlength=x.shape[0]))])
         if rows.size:
-            _nb_backward_envelope(*args, rows, starts.astype(np.int64), *coefficients, need_b,
-                                  need_a, gx, gb, ga)
+            _nb_backward_envelope(*args, rows, starts, *coefficients, need_b, need_a, gx, gb,
+                                  ga)
         reps = src.numel() // b.shape[0]
         gb, ga = (torch.from_numpy(t).reshape(reps, *b.shape).sum(0) if need else None
                   for t, need in ((gb, need_b), (ga, need_a)))

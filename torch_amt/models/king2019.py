@@ -173,10 +173,10 @@ class King2019(nn.Module):
             y, stages["E_mod"] = self.mfb(y, return_filtered=True)
             stages["out"] = self._resample(y)
         else:
-            # one signal at a time: the (C, M, T) float64 temporaries of the filterbank,
-            # Hilbert envelope and resampling stay small enough for the allocator to reuse
-            # (a whole batch's would be fresh, page-faulted memory each call); the
-            # results are the same numbers
+            # one signal at a time: the (C, M, T) float64 band-pass outputs and the
+            # resampling's spectra stay small enough for the allocator to reuse (a whole
+            # batch's are fresh, page-faulted memory on every call: measured 0.8 s vs
+            # 0.58 s at B = 32); the results are the same numbers
             stages["out"] = torch.cat([self._resample(self.mfb(row)) for row in y.split(1)])
         if unbatched:
             stages = unbatch_stages(stages)
