@@ -5,10 +5,10 @@ Run by ``conf.py`` at every build (also runnable alone: ``python docs/generate.p
 ``validation.rst``
     The per-stage summary of the AMT validation harness. If the AMT reference set is
     found (``$AMT_REFERENCE_DIR``, default ``../shared/amt_reference`` next to the
-    repository), :func:`validation.run_validation` runs on it (float64, about 30 s) and its
-    JSON (:meth:`validation.Result.to_json`, also saved as ``validation.json``) is
+    repository), :func:`torch_amt.validation.run_validation` runs on it (float64, about 30 s) and its
+    JSON (:meth:`torch_amt.validation.Result.to_json`, also saved as ``validation.json``) is
     rendered as a table. ``$TORCH_AMT_VALIDATION_JSON`` names a JSON file written by
-    ``python -m validation --json FILE`` to render instead of running the harness. Without
+    ``python -m torch_amt.validation --json FILE`` to render instead of running the harness. Without
     either, the page says how to produce the table.
 ``cli.rst``
     The ``--help`` text of ``torch-amt`` and of each subcommand.
@@ -96,7 +96,7 @@ def validation_rst(report: dict | None, where: str) -> str:
             "   was built, so the table is missing. Set ``AMT_REFERENCE_DIR`` to the folder",
             "   of the reference ``.mat`` files and rebuild, or run the harness yourself::",
             "",
-            "      python -m validation --reference $AMT_REFERENCE_DIR --report validation.md",
+            "      python -m torch_amt.validation --reference $AMT_REFERENCE_DIR --report validation.md",
             "",
             "   (``TORCH_AMT_VALIDATION_JSON=FILE`` renders a report saved with ``--json "
             "FILE``.)", ""])
@@ -126,7 +126,7 @@ def _load_validation() -> tuple[dict | None, str]:
     ref = reference_dir()
     if not ref.is_dir():
         return None, f"looked in ``{ref}``"
-    from validation import run_validation
+    from torch_amt.validation import run_validation
 
     report = run_validation(ref).to_json()
     GENERATED.mkdir(exist_ok=True)

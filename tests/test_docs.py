@@ -51,4 +51,4 @@ def test_sphinx_build_has_no_warnings(tmp_path: Path) -> None:
     if _generate_module().reference_dir().is_dir():
         assert "checks passed" in validation and "0 failed" in validation
     else:
-        assert "python -m validation" in validation
+        assert "python -m torch_amt.validation" in validation

@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", parents=[common],
                               help="compare torch_amt with AMT reference files",
-                              description="Run the validation harness (`python -m validation`"
+                              description="Run the validation harness (`python -m torch_amt.validation`"
                               " of the torch_amt source repository).")
     validate.add_argument("--reference", metavar="DIR",
                           default=os.environ.get("AMT_REFERENCE_DIR"),
@@ -448,12 +448,8 @@ def _cmd_validate(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     reference = Path(args.reference)
     if not reference.is_dir() or not any(reference.glob("*.mat")):
         raise UsageError(f"no AMT reference .mat files in {reference}")
-    try:
-        from validation.__main__ import main as validation_main
-    except ImportError as err:
-        raise UsageError("the validation harness is not importable (it is the `validation` "
-                         "folder of the torch_amt source repository; run from a checkout or "
-                         f"install it): {err}") from err
+    from torch_amt.validation.__main__ import main as validation_main
+
     forwarded = []
     for option in ("reference", "json", "report", "dtype", "only"):
         value = getattr(args, option)

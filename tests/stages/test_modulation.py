@@ -24,7 +24,7 @@ from torch_amt.stages.modulation import (
     ModulationFilterbank,
     pad_modulation_outputs,
 )
-from validation.tolerances import conditioning_tolerance
+from torch_amt.validation.tolerances import conditioning_tolerance
 
 MFB_FILES = ["noise_65dB_seed1_fs44k", "sam2k_fm32_m0.8_65dB_fs16k", "tone1k_60dB_fs48k"]
 KING_FILES = ["tone1k_60dB_fs44k", "sam2k_fm32_m0.8_65dB_fs16k", "sam4k_fm16_m0.5_70dB_fs44k"]

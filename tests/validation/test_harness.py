@@ -14,14 +14,14 @@ import scipy.io
 import scipy.signal
 import torch
 
-from validation import run_validation
-from validation.__main__ import main
-from validation.compare import Origin, compare
-from validation.functions import load_all
-from validation.harness import INPUT_NAMES, METADATA_NAMES, from_mat
-from validation.interpreter import Interpreter, assigned_names, plan
-from validation.registry import HANDLERS, Context, NotCovered, call_function
-from validation.syntax import (
+from torch_amt.validation import run_validation
+from torch_amt.validation.__main__ import main
+from torch_amt.validation.compare import Origin, compare
+from torch_amt.validation.functions import load_all
+from torch_amt.validation.harness import INPUT_NAMES, METADATA_NAMES, from_mat
+from torch_amt.validation.interpreter import Interpreter, assigned_names, plan
+from torch_amt.validation.registry import HANDLERS, Context, NotCovered, call_function
+from torch_amt.validation.syntax import (
     Apply,
     Assign,
     BinOp,
@@ -33,13 +33,13 @@ from validation.syntax import (
     Str,
     parse,
 )
-from validation.tolerances import (
+from torch_amt.validation.tolerances import (
     DEFAULT_RTOL,
     FLOAT32_RTOL,
     checked_by_frequency,
     conditioning_tolerance,
 )
-from validation.values import ArgBundle, Checked, merge_tolerances, parse_ltfat_args
+from torch_amt.validation.values import ArgBundle, Checked, merge_tolerances, parse_ltfat_args
 
 CTX = Context(file="test.mat", variables={}, dtype=torch.float64)
 ORIGIN = Origin("test.mat", "stage", "end-to-end")
@@ -447,15 +447,15 @@ def test_json_and_report_from_the_command_line(toy_reference, tmp_path, capsys):
 
 
 def test_command_line_exit_status(tmp_path, monkeypatch, capsys):
-    """``python -m validation``: 1 when a check fails, 2 for a missing directory."""
+    """``python -m torch_amt.validation``: 1 when a check fails, 2 for a missing directory."""
     stimulus = np.ones((4, 1))
     _write_reference(tmp_path, "ok.mat", "fc = erbspacebw(80, 8000);", stimulus=stimulus,
                      fs=16000.0, fc=np.zeros((1, 31)))
     for argv, status in (([str(tmp_path)], 1), ([str(tmp_path / "nowhere")], 2)):
-        monkeypatch.setattr(sys, "argv", ["validation", "--reference", *argv])
-        monkeypatch.delitem(sys.modules, "validation.__main__", raising=False)
+        monkeypatch.setattr(sys, "argv", ["torch_amt.validation", "--reference", *argv])
+        monkeypatch.delitem(sys.modules, "torch_amt.validation.__main__", raising=False)
         with pytest.raises(SystemExit) as exit_:
-            runpy.run_module("validation", run_name="__main__")
+            runpy.run_module("torch_amt.validation", run_name="__main__")
         assert exit_.value.code == status
     output = capsys.readouterr()
     assert "1 failed" in output.out and "does not exist" in output.err

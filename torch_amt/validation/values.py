@@ -43,7 +43,7 @@ class Checked:
     tol : float or ndarray, shape (n,)
         Relative tolerance (max-abs error / max-abs reference): one number, or one per
         slice (per index along ``split_axis``, or per cell element). The harness never
-        checks tighter than the policy default (:mod:`validation.tolerances`).
+        checks tighter than the policy default (:mod:`torch_amt.validation.tolerances`).
     reason : str or sequence of str (one per slice)
         Why this tolerance (cited in the report).
     split_axis : int, optional

@@ -7,9 +7,9 @@ from typing import Any
 import numpy as np
 
 from torch_amt.functional.adaptation import ADAPTLOOP_PRESETS, adaptloop
-from validation.convert import amt_to_torch, torch_to_amt
-from validation.registry import Context, NotCovered, amt_function
-from validation.values import ArgBundle, is_empty
+from torch_amt.validation.convert import amt_to_torch, torch_to_amt
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.values import ArgBundle, is_empty
 
 _POSITIONAL = ("limit", "minspl", "tau")
 _KEYS = {"limit": "limit", "minspl": "minspl", "minlvl": "minspl", "tau": "tau", "dim": "dim"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from torch_amt.functional.ihc import IHC_METHODS, get_method, ihc_envelope
-from validation.convert import amt_to_torch, torch_to_amt
-from validation.registry import Context, NotCovered, amt_function
-from validation.values import parse_ltfat_args
+from torch_amt.validation.convert import amt_to_torch, torch_to_amt
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.values import parse_ltfat_args
 
 #: Flags of the ``ihc_type`` group of AMT's ``arg_ihcenvelope`` (``ihc_undefined``
 #: means none was given).

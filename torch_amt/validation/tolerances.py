@@ -12,8 +12,8 @@
   frequency it is extrapolated with the slope of the first segment (conditioning gets
   worse towards low frequencies), above the highest it stays constant.
 * Tolerances only grow along a chain of computations: a value computed from
-  :class:`~validation.values.Checked` inputs inherits their tolerance
-  (:func:`~validation.values.merge_tolerances`).
+  :class:`~torch_amt.validation.values.Checked` inputs inherits their tolerance
+  (:func:`~torch_amt.validation.values.merge_tolerances`).
 * float32 runs: ``max(policy, FLOAT32_RTOL)`` with :data:`FLOAT32_RTOL` = 1e-4
   (single precision has eps = 1.2e-7; recursive filters and adaptation loops amplify
   it by a few hundred).
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from validation.values import Checked
+from torch_amt.validation.values import Checked
 
 __all__ = [
     "CONDITIONING",

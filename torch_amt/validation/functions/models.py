@@ -4,7 +4,7 @@ and ``king2019`` (torch_amt.models).
 The handlers translate AMT's argument lists into the model classes' keywords, run the
 model in the requested dtype and return AMT's outputs in AMT layout. Tolerances follow
 AMT's measured conditioning per auditory channel (Dau) or per modulation filter (King);
-see :mod:`validation.tolerances`.
+see :mod:`torch_amt.validation.tolerances`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from torch_amt.functional.ihc import IHC_METHODS
 from torch_amt.models.dau1997 import Dau1997
 from torch_amt.models.king2019 import King2019
 from torch_amt.stages.modulation import MODFILTERBANK_PRESETS
-from validation.convert import amt_to_torch, torch_to_amt, torch_to_row
-from validation.registry import Context, NotCovered, amt_function
-from validation.tolerances import checked_by_frequency
-from validation.values import parse_ltfat_args
+from torch_amt.validation.convert import amt_to_torch, torch_to_amt, torch_to_row
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.tolerances import checked_by_frequency
+from torch_amt.validation.values import parse_ltfat_args
 
 _DAU_KEYS = ("flow", "fhigh", "basef", "bwmul", "dboffset", "subfs")
 

@@ -8,9 +8,9 @@ torch_amt implements; another scale flag is reported not covered).
 from __future__ import annotations
 
 from torch_amt import scales
-from validation.convert import array_to_torch, torch_to_array, torch_to_row
-from validation.registry import Context, NotCovered, amt_function
-from validation.values import parse_ltfat_args
+from torch_amt.validation.convert import array_to_torch, torch_to_array, torch_to_row
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.values import parse_ltfat_args
 
 
 def _erb_only(flags: list[str], function: str) -> None:

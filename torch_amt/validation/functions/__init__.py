@@ -1,8 +1,8 @@
 """Handlers of the AMT/LTFAT functions named in reference files, one module per stage.
 
 Every module in this package is imported by :func:`load_all` (the harness calls it), so
-adding a stage is adding a module ``validation/functions/<stage>.py`` whose functions
-are decorated with :func:`validation.registry.amt_function`.
+adding a stage is adding a module ``torch_amt/validation/functions/<stage>.py`` whose functions
+are decorated with :func:`torch_amt.validation.registry.amt_function`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python -m validation --reference DIR [--json OUT.json] [--report OUT.md]
+"""``python -m torch_amt.validation --reference DIR [--json OUT.json] [--report OUT.md]
 [--dtype float64|float32] [--only PATTERN]``: validate torch_amt against AMT reference
 files; exit status 1 if a check fails."""
 
@@ -11,13 +11,13 @@ from pathlib import Path
 
 import torch
 
-from validation.harness import run_validation
-from validation.report import summary_text, write_json, write_markdown
+from torch_amt.validation.harness import run_validation
+from torch_amt.validation.report import summary_text, write_json, write_markdown
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m validation",
+        prog="python -m torch_amt.validation",
         description="Compare torch_amt with AMT reference outputs (.mat files made by "
                     "validation/make_reference.m or the torch_amt reference generator).")
     parser.add_argument("--reference", required=True, type=Path, metavar="DIR",

@@ -10,16 +10,16 @@ import torch
 from torch_amt.functional.gammatone import auditoryfilterbank as afb
 from torch_amt.functional.gammatone import default_betamul, gammatone_design
 from torch_amt.scales import audfiltbw
-from validation.convert import (
+from torch_amt.validation.convert import (
     amt_to_torch,
     torch_to_amt,
     torch_to_array,
     torch_to_row,
     vector_to_torch,
 )
-from validation.registry import Context, NotCovered, amt_function
-from validation.tolerances import FLOAT32_RTOL, checked_by_frequency
-from validation.values import Checked, parse_ltfat_args
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.tolerances import FLOAT32_RTOL, checked_by_frequency
+from torch_amt.validation.values import Checked, parse_ltfat_args
 
 _COVERED_FLAGS = {"complex", "real", "allpole", "classic", "causalphase", "0dBforall"}
 

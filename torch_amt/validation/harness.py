@@ -16,8 +16,8 @@ For each ``.mat`` file (except ``stimuli.mat``) the harness
    earlier one is not covered;
 5. recomputes the stored inputs that a statement computes (``insig = ...``) from the
    file's other variables (mode "input"), so the steps that made them are checked too;
-6. compares every output (:mod:`validation.compare`) under the tolerance policy
-   (:mod:`validation.tolerances`).
+6. compares every output (:mod:`torch_amt.validation.compare`) under the tolerance policy
+   (:mod:`torch_amt.validation.tolerances`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ import numpy as np
 import scipy.io
 import torch
 
-from validation import functions
-from validation.compare import CheckRecord, NotCoveredRecord, Origin, compare, failed_check
-from validation.interpreter import (
+from torch_amt.validation import functions
+from torch_amt.validation.compare import CheckRecord, NotCoveredRecord, Origin, compare, failed_check
+from torch_amt.validation.interpreter import (
     Interpreter,
     assigned_names,
     children,
@@ -42,8 +42,8 @@ from validation.interpreter import (
     plan,
     statement_io,
 )
-from validation.registry import Context
-from validation.syntax import (
+from torch_amt.validation.registry import Context
+from torch_amt.validation.syntax import (
     Apply,
     Assign,
     BinOp,
@@ -54,7 +54,7 @@ from validation.syntax import (
     Neg,
     parse,
 )
-from validation.values import Unavailable
+from torch_amt.validation.values import Unavailable
 
 __all__ = [
     "INPUT_NAMES",
@@ -375,7 +375,7 @@ def run_validation(reference_dir: str | Path, dtype: torch.dtype = torch.float64
         Directory of AMT reference ``.mat`` files (``stimuli.mat`` is skipped).
     dtype : torch.dtype, default torch.float64
         Precision of the torch_amt computations (``torch.float32`` loosens the
-        tolerances, see :mod:`validation.tolerances`).
+        tolerances, see :mod:`torch_amt.validation.tolerances`).
     only : str, optional
         Validate only files whose name matches this glob pattern (a pattern without
         ``*?[`` matches as a substring).

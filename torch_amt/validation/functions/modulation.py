@@ -24,10 +24,10 @@ import torch
 from torch_amt.dsp.iir import lfilter
 from torch_amt.functional import modulation as F
 from torch_amt.stages.modulation import MODFILTERBANK_PRESETS
-from validation.convert import amt_to_torch, torch_to_amt, torch_to_array, torch_to_row
-from validation.registry import Context, NotCovered, amt_function
-from validation.tolerances import checked_by_frequency
-from validation.values import parse_ltfat_args
+from torch_amt.validation.convert import amt_to_torch, torch_to_amt, torch_to_array, torch_to_row
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.tolerances import checked_by_frequency
+from torch_amt.validation.values import parse_ltfat_args
 
 _MFB_KEYS = ("Q_mfb", "mfc_upper_limit_max", "mfc")
 _MFB_FLAGS = {

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from torch_amt import levels
-from validation.convert import amt_to_torch, array_to_torch, torch_to_amt, torch_to_array
-from validation.registry import Context, NotCovered, amt_function
-from validation.values import parse_ltfat_args
+from torch_amt.validation.convert import amt_to_torch, array_to_torch, torch_to_amt, torch_to_array
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.values import parse_ltfat_args
 
 
 def _matrix(value: Any) -> np.ndarray:

@@ -7,8 +7,8 @@ import math
 from collections import defaultdict
 from pathlib import Path
 
-from validation.compare import CheckRecord, NotCoveredRecord
-from validation.harness import Result
+from torch_amt.validation.compare import CheckRecord, NotCoveredRecord
+from torch_amt.validation.harness import Result
 
 __all__ = ["render_markdown", "summary_text", "write_json", "write_markdown"]
 

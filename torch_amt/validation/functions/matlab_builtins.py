@@ -3,7 +3,7 @@
 ``numel zeros cell struct rmfield max abs log10`` with NumPy; ``filter`` through
 torch_amt's IIR kernel (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal
 package, ``n`` points on [0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
-``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~validation.values.ArgBundle`
+``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~torch_amt.validation.values.ArgBundle`
 objects for the handler that receives them via ``'argimport'``.
 """
 
@@ -14,15 +14,15 @@ from typing import Any
 import numpy as np
 
 from torch_amt.dsp import lfilter
-from validation.convert import (
+from torch_amt.validation.convert import (
     amt_to_torch,
     array_to_torch,
     torch_to_amt,
     torch_to_array,
     vector_to_torch,
 )
-from validation.registry import Context, NotCovered, amt_function
-from validation.values import ArgBundle
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.values import ArgBundle
 
 
 def _count(value: Any, what: str) -> int:

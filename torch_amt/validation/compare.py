@@ -5,7 +5,7 @@ singleton dimensions beyond the second are ignored, a scalar is 1x1), NaN must b
 same positions, and ``rel_err = max|computed - reference| / max|reference|`` (complex:
 modulus of the difference; both exactly zero: 0; reference all zero but error > 0: inf)
 must not exceed the tolerance. Cell arrays are checked element by element, structs
-field by field, strings for equality, and a :class:`~validation.values.Checked` value
+field by field, strings for equality, and a :class:`~torch_amt.validation.values.Checked` value
 with ``split_axis`` slice by slice.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from validation.tolerances import effective_tolerance
-from validation.values import Checked, merge_tolerances, unwrap
+from torch_amt.validation.tolerances import effective_tolerance
+from torch_amt.validation.values import Checked, merge_tolerances, unwrap
 
 __all__ = ["CheckRecord", "NotCoveredRecord", "Origin", "compare", "failed_check"]
 
@@ -165,7 +165,7 @@ def compare(origin: Origin, quantity: str, value: Any, reference: Any,
     quantity : str
         Name of the stored variable (prefix of every check's quantity).
     value : Any
-        Computed MATLAB value, possibly :class:`~validation.values.Checked`.
+        Computed MATLAB value, possibly :class:`~torch_amt.validation.values.Checked`.
     reference : Any
         The stored value as :func:`scipy.io.loadmat` returns it.
     dtype : torch.dtype

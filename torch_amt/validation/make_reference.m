@@ -7,7 +7,7 @@ function make_reference(outfile, stimulus, fs, statements, varargin)
 %   STATEMENTS (a cell array of strings, or one string with one statement per
 %   line; several statements per line separated by ';' are fine) in a clean
 %   workspace that holds only STIMULUS (a column vector) and FS, and saves to
-%   OUTFILE (MATLAB v7 format) what torch_amt's harness (python -m validation)
+%   OUTFILE (MATLAB v7 format) what torch_amt's harness (python -m torch_amt.validation)
 %   reads:
 %
 %     stimulus, fs        the inputs
@@ -46,7 +46,7 @@ function make_reference(outfile, stimulus, fs, statements, varargin)
 %        'out_ihc = ihcenvelope(outsig, fs, ''ihc_dau1996'');'}, ...
 %       'name', 'tone1k_60dB', 'level_db_spl', 60);
 %
-%   Then: python -m validation --reference <folder of outfile>
+%   Then: python -m torch_amt.validation --reference <folder of outfile>
 %
 %   Part of torch_amt (GPL-3.0-or-later).
 
@@ -106,7 +106,7 @@ function make_reference(outfile, stimulus, fs, statements, varargin)
   out.amt_version = version_of(@() ['AMT ', amt_version('version')]);
   out.ltfat_version = version_of(@() ['LTFAT ', ltfathelp('version')]);
   out.octave_version = interpreter_version();
-  out.generator = 'torch_amt validation/make_reference.m';
+  out.generator = 'torch_amt torch_amt/validation/make_reference.m';
   out.stimulus_name = opts.name;
   out.stimulus_description = opts.description;
   out.stimulus_level_db_spl = opts.level_db_spl;

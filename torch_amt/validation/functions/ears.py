@@ -12,9 +12,9 @@ import numpy as np
 from torch_amt.functional.ears import MIDDLE_EAR_KINDS
 from torch_amt.functional.ears import headphonefilter as hp
 from torch_amt.functional.ears import middleearfilter as me
-from validation.convert import torch_to_array
-from validation.registry import Context, NotCovered, amt_function
-from validation.values import parse_ltfat_args
+from torch_amt.validation.convert import torch_to_array
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.values import parse_ltfat_args
 
 
 def _row(t) -> np.ndarray:

@@ -1,9 +1,9 @@
 """Evaluation of parsed ``call`` statements, and the data flow between them.
 
 :class:`Interpreter` executes statements on MATLAB values (see
-:mod:`validation.values`): names bound to variables are indexed (1-based), other names
-are AMT functions dispatched to :mod:`validation.registry`. Tolerances of
-:class:`~validation.values.Checked` values follow the data through indexing and
+:mod:`torch_amt.validation.values`): names bound to variables are indexed (1-based), other names
+are AMT functions dispatched to :mod:`torch_amt.validation.registry`. Tolerances of
+:class:`~torch_amt.validation.values.Checked` values follow the data through indexing and
 arithmetic (``x.^p`` scales them by ``|p|``).
 
 :func:`plan` selects, by backward data flow, the statements needed for some target
@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from validation.registry import Context, NotCovered, call_function
-from validation.syntax import (
+from torch_amt.validation.registry import Context, NotCovered, call_function
+from torch_amt.validation.syntax import (
     Apply,
     BinOp,
     CellLit,
@@ -36,7 +36,7 @@ from validation.syntax import (
     RangeExpr,
     Str,
 )
-from validation.values import Checked, Unavailable, merge_tolerances, unwrap
+from torch_amt.validation.values import Checked, Unavailable, merge_tolerances, unwrap
 
 __all__ = [
     "DependencyFailed",
@@ -346,13 +346,13 @@ class Interpreter:
     ctx : Context
         Handed to every AMT function handler.
     env : dict
-        Variables; updated in place. An :class:`~validation.values.Unavailable` entry
+        Variables; updated in place. An :class:`~torch_amt.validation.values.Unavailable` entry
         makes every statement reading it not covered (or failed).
     frozen : set of str
         Variables that assignments leave unchanged (values taken from the file).
     cache : dict, optional
         Memo of AMT function results, shared between interpreters of the same file
-        (see :func:`~validation.registry.call_function`).
+        (see :func:`~torch_amt.validation.registry.call_function`).
     """
 
     def __init__(self, ctx: Context, env: dict[str, Any], frozen: set[str],

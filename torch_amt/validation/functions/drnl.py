@@ -19,11 +19,11 @@ import torch
 
 from torch_amt.functional.drnl import DRNL_PRESETS, PATHS, DRNLParams
 from torch_amt.functional.drnl import lopezpoveda2001 as lp
-from validation.convert import amt_to_torch, torch_to_amt, torch_to_row
-from validation.functions.gammatone import float32_whole_output
-from validation.registry import Context, NotCovered, amt_function
-from validation.tolerances import CONDITIONING_MARGIN, DEFAULT_RTOL, labels_for
-from validation.values import Checked, parse_ltfat_args
+from torch_amt.validation.convert import amt_to_torch, torch_to_amt, torch_to_row
+from torch_amt.validation.functions.gammatone import float32_whole_output
+from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.tolerances import CONDITIONING_MARGIN, DEFAULT_RTOL, labels_for
+from torch_amt.validation.values import Checked, parse_ltfat_args
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(DRNLParams) if f.name != "middleear")
 _KEYS = (*_FIELDS, "basef", "bwmul", "dboffset")

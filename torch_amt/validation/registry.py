@@ -2,19 +2,19 @@
 
 A handler computes what one AMT/LTFAT function computes, with torch_amt::
 
-    from validation.registry import amt_function
+    from torch_amt.validation.registry import amt_function
 
     @amt_function("audfiltbw")
     def audfiltbw(ctx, args, nargout):
         ...
         return (bandwidths,)
 
-``args`` are evaluated MATLAB values (see :mod:`validation.values`), ``nargout`` the
+``args`` are evaluated MATLAB values (see :mod:`torch_amt.validation.values`), ``nargout`` the
 number of outputs the statement asks for (at least 1). A handler returns a tuple of
 outputs in AMT layout (NumPy, time first), any of them optionally wrapped in
-:class:`~validation.values.Checked` to set its tolerance, or a :class:`NotCovered`
+:class:`~torch_amt.validation.values.Checked` to set its tolerance, or a :class:`NotCovered`
 instance for an output it cannot compute; it raises :class:`NotCovered` when it cannot
-compute the call at all. Modules in :mod:`validation.functions` are imported
+compute the call at all. Modules in :mod:`torch_amt.validation.functions` are imported
 automatically.
 """
 
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from validation.values import ArgBundle, Checked, merge_tolerances, unwrap
+from torch_amt.validation.values import ArgBundle, Checked, merge_tolerances, unwrap
 
 __all__ = ["HANDLERS", "Context", "Handler", "NotCovered", "amt_function", "call_function"]
 
