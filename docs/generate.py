@@ -5,11 +5,11 @@ Run by ``conf.py`` at every build (also runnable alone: ``python docs/generate.p
 ``validation.rst``
     The per-stage summary of the AMT validation harness. If the AMT reference set is
     found (``$AMT_REFERENCE_DIR``, default ``../shared/amt_reference`` next to the
-    repository), :func:`torch_amt.validation.run_validation` runs on it (float64, about 30 s) and its
-    JSON (:meth:`torch_amt.validation.Result.to_json`, also saved as ``validation.json``) is
-    rendered as a table. ``$TORCH_AMT_VALIDATION_JSON`` names a JSON file written by
-    ``python -m torch_amt.validation --json FILE`` to render instead of running the harness. Without
-    either, the page says how to produce the table.
+    repository), :func:`torch_amt.validation.run_validation` runs on it (float64, about
+    30 s) and its JSON (:meth:`torch_amt.validation.Result.to_json`, also saved as
+    ``validation.json``) is rendered as a table. ``$TORCH_AMT_VALIDATION_JSON`` names a
+    JSON file written by ``python -m torch_amt.validation --json FILE`` to render instead
+    of running the harness. Without either, the page says how to produce the table.
 ``cli.rst``
     The ``--help`` text of ``torch-amt`` and of each subcommand.
 ``benchmarks.rst``
@@ -96,7 +96,8 @@ def validation_rst(report: dict | None, where: str) -> str:
             "   was built, so the table is missing. Set ``AMT_REFERENCE_DIR`` to the folder",
             "   of the reference ``.mat`` files and rebuild, or run the harness yourself::",
             "",
-            "      python -m torch_amt.validation --reference $AMT_REFERENCE_DIR --report validation.md",
+            "      python -m torch_amt.validation --reference $AMT_REFERENCE_DIR \\",
+            "          --report validation.md",
             "",
             "   (``TORCH_AMT_VALIDATION_JSON=FILE`` renders a report saved with ``--json "
             "FILE``.)", ""])

@@ -9,8 +9,7 @@ Subcommands
 ``torch-amt models``
     List the models.
 ``torch-amt validate``
-    Compare torch_amt with AMT reference files (the ``validation`` harness of the source
-    repository).
+    Compare torch_amt with AMT reference files (:mod:`torch_amt.validation`).
 ``torch-amt bench``
     Run the benchmark scripts of the source repository (``benchmarks/bench_*.py``).
 
@@ -179,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", parents=[common],
                               help="compare torch_amt with AMT reference files",
-                              description="Run the validation harness (`python -m torch_amt.validation`"
-                              " of the torch_amt source repository).")
+                              description="Run the validation harness "
+                              "(`python -m torch_amt.validation`).")
     validate.add_argument("--reference", metavar="DIR",
                           default=os.environ.get("AMT_REFERENCE_DIR"),
                           help="directory of AMT reference .mat files (default: "

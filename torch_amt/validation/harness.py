@@ -33,7 +33,13 @@ import scipy.io
 import torch
 
 from torch_amt.validation import functions
-from torch_amt.validation.compare import CheckRecord, NotCoveredRecord, Origin, compare, failed_check
+from torch_amt.validation.compare import (
+    CheckRecord,
+    NotCoveredRecord,
+    Origin,
+    compare,
+    failed_check,
+)
 from torch_amt.validation.interpreter import (
     Interpreter,
     assigned_names,
