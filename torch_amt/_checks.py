@@ -173,6 +173,16 @@ def check_choice(value, name: str, choices: Sequence[str]) -> str:
     return value
 
 
+def check_bool(value, name: str) -> bool:
+    """Validate an on/off option: ``True``/``False`` (or a NumPy bool), nothing else.
+
+    A string such as ``'no'`` or a number is refused rather than read by its truth value.
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
 def check_module_input(module: torch.nn.Module, x: torch.Tensor, name: str = "x") -> None:
     """Check that ``x`` lives on the device of the module's tensors.
 
