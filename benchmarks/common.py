@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import json
 import os
 import subprocess
@@ -18,6 +19,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import torch
+
+from torch_amt.dsp.profiling import kernel_timer, run_kernel
 
 RESULTS = Path(os.environ.get("TORCH_AMT_BENCH_RESULTS",
                               Path(__file__).resolve().parent / "results"))
@@ -97,6 +100,10 @@ def machine_load() -> str:
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
+_FFTS = ("fft", "ifft", "rfft", "irfft")
+"""The ``torch.fft`` transforms :func:`kernel_clock` times."""
+
+
 @contextlib.contextmanager
 def kernel_clock() -> Iterator[dict]:
     """Time the compiled recursions (the numba kernels) and FFTs called inside the block.
@@ -106,30 +113,22 @@ def kernel_clock() -> Iterator[dict]:
     (King2019's Hilbert envelopes and resampling), and ``'calls'`` their number: the
     arithmetic of the recursions and transforms alone (same orders, channel counts,
     lengths and precision as the model's), without any conversion, readout or Python
-    work around them."""
-    from torch_amt.dsp import adaptloop, iir
+    work around them. Both are filled when the block exits.
 
+    The kernels report through :func:`torch_amt.dsp.profiling.kernel_timer`; the
+    transforms are timed by routing the public ``torch.fft`` functions through
+    :func:`torch_amt.dsp.profiling.run_kernel` for the duration of the block."""
     totals = {"seconds": 0.0, "calls": 0}
-    patched = [(iir, "_nb_forward"), (iir, "_nb_forward_envelope"), (adaptloop, "_nb_forward"),
-               *((torch.fft, name) for name in ("fft", "ifft", "rfft", "irfft"))]
-    originals = [getattr(mod, name) for mod, name in patched]
-
-    def timed(kernel):
-        def run(*args, **kwargs):
-            start = time.perf_counter()
-            out = kernel(*args, **kwargs)
-            totals["seconds"] += time.perf_counter() - start
-            totals["calls"] += 1
-            return out
-        return run
-
-    for (mod, name), kernel in zip(patched, originals, strict=True):
-        setattr(mod, name, timed(kernel))
+    originals = {name: getattr(torch.fft, name) for name in _FFTS}
+    for name, transform in originals.items():
+        setattr(torch.fft, name, functools.partial(run_kernel, f"torch.fft.{name}", transform))
     try:
-        yield totals
+        with kernel_timer() as times:
+            yield totals
     finally:
-        for (mod, name), kernel in zip(patched, originals, strict=True):
-            setattr(mod, name, kernel)
+        for name, transform in originals.items():
+            setattr(torch.fft, name, transform)
+    totals.update(seconds=times.seconds, calls=times.calls)
 
 
 _PEAK_SCRIPT = r"""

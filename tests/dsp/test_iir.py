@@ -19,7 +19,7 @@ import scipy.signal
 import torch
 from torch.autograd import gradcheck
 
-from torch_amt.dsp import lfilter, sosfilt, use_backend
+from torch_amt.dsp import lfilter, resolve_backend, sosfilt, use_backend
 
 BACKENDS = ["numba", "torch"]
 
@@ -267,3 +267,12 @@ def test_zero_padded_coefficients(backend):
     assert rel_err(y.numpy(), ref) <= 1e-13
     ref_complex = scipy.signal.lfilter([0.1], [1.0, -0.9j], x.numpy())
     assert rel_err(y_complex.numpy(), ref_complex) <= 1e-13
+
+
+def test_resolve_backend():
+    assert resolve_backend(torch.device("cpu")) == "numba"
+    assert resolve_backend(torch.device("cuda")) == "torch"  # the device type is enough
+    with use_backend("torch"):
+        assert resolve_backend(torch.device("cpu")) == "torch"
+    with use_backend("numba"), pytest.raises(RuntimeError, match="CPU tensors only"):
+        resolve_backend(torch.device("cuda"))

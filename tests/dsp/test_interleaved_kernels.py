@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from torch_amt.dsp import iir
+from torch_amt.dsp.iir import lfilter, lfilter_envelope
+from torch_amt.dsp.iir import numba_adjoints as na
+from torch_amt.dsp.iir import numba_kernels as nk
 
 
 def _filters(rng, n_rows: int, order: int, complex_: bool):
@@ -36,8 +38,8 @@ def test_forward_quads_equal_rows(order, n_rows, complex_):
     x = rng.standard_normal((n_rows, 400)).astype(np.float32)
     rows = np.empty((n_rows, 400), dtype=a.dtype)
     quads = np.empty_like(rows)
-    iir._nb_forward_rows(x, b, a, zi, rows)
-    iir._nb_forward_quads(x, b, a, zi, quads)
+    nk._nb_forward_rows(x, b, a, zi, rows)
+    nk._nb_forward_quads(x, b, a, zi, quads)
     assert np.array_equal(rows, quads)
 
 
@@ -55,9 +57,9 @@ def test_input_adjoint_quads_equal_rows(order, n_rows, complex_):
                 np.zeros(shape if real_gx else (1, 1))]
     got = [np.zeros_like(t) for t in expected]
     empty = np.zeros((1, 1), a.dtype)
-    iir._nb_backward(g, x, np.zeros_like(g), b, a, True, False, False, False, real_gx,
-                     *expected, empty, empty, empty)
-    iir._nb_backward_quads(g, b, a, real_gx, *got)
+    na._nb_backward(g, x, np.zeros_like(g), b, a, True, False, False, False, real_gx,
+                    *expected, empty, empty, empty)
+    na._nb_backward_quads(g, b, a, real_gx, *got)
     assert all(np.array_equal(e, r) for e, r in zip(expected, got, strict=True))
 
 
@@ -81,8 +83,8 @@ def test_envelope_plan_equals_one_row_kernel(batch):
     x = rng.standard_normal((batch * n_ch, 300))
     planned = np.empty((n_rows, 300))
     one_by_one = np.empty_like(planned)
-    iir._nb_forward_envelope(x, src, b, a, keep, 0.7, gain, planned)
-    iir._nb_envelope_rows(x, src, b, a, keep, 0.7, gain, one_by_one, np.arange(n_rows))
+    nk._nb_forward_envelope(x, src, b, a, keep, 0.7, gain, planned)
+    nk._nb_envelope_rows(x, src, b, a, keep, 0.7, gain, one_by_one, np.arange(n_rows))
     assert np.array_equal(planned, one_by_one)
 
 
@@ -101,9 +103,9 @@ def test_envelope_adjoint_matches_composition():
     for fused in (True, False):
         xx = x.clone().requires_grad_(True)
         if fused:
-            y = iir.lfilter_envelope(xx, b, a, index, keep, 0.7)
+            y = lfilter_envelope(xx, b, a, index, keep, 0.7)
         else:
-            w = iir.lfilter(xx[..., index, :], b, a)
+            w = lfilter(xx[..., index, :], b, a)
             y = torch.where(keep[:, None], w.real, 0.7 * w.abs())
         y.backward(g)
         grads.append(xx.grad)

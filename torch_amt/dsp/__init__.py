@@ -1,13 +1,22 @@
-"""Signal-processing kernels with no auditory knowledge: the IIR kernel (and its
-double-double twin for ill-conditioned filters), FFT convolution and resampling, filter
-design, FIR design, the Hilbert transform and the adaptation-loop recurrence."""
+"""Signal-processing kernels with no auditory knowledge: the IIR kernel (``lfilter``,
+``sosfilt``, the fused filterbank readout ``lfilter_envelope``, its backend selection, and
+a double-double twin for ill-conditioned filters), FFT convolution and resampling, filter
+design, FIR design, the Hilbert transform and the adaptation-loop recurrence.
+:mod:`torch_amt.dsp.profiling` times the compiled kernels."""
 
 from torch_amt.dsp.design import butter, freqz, octave_butter, poly
 from torch_amt.dsp.extended import lfilter_double_double
 from torch_amt.dsp.fft import fftconvolve, fftresample
 from torch_amt.dsp.fir import fir2, minimum_phase
 from torch_amt.dsp.hilbert import hilbert
-from torch_amt.dsp.iir import get_backend, lfilter, sosfilt, use_backend
+from torch_amt.dsp.iir import (
+    get_backend,
+    lfilter,
+    lfilter_envelope,
+    resolve_backend,
+    sosfilt,
+    use_backend,
+)
 
 __all__ = [
     "butter",
@@ -19,9 +28,11 @@ __all__ = [
     "hilbert",
     "lfilter",
     "lfilter_double_double",
+    "lfilter_envelope",
     "minimum_phase",
     "octave_butter",
     "poly",
+    "resolve_backend",
     "sosfilt",
     "use_backend",
 ]

@@ -26,9 +26,10 @@ recomputes ``q_j, v_j`` from them and runs, for ``t = T-1..0`` and ``j = L..1``:
 (``λ_j`` = adjoint of the state after the update), in one compiled pass, so a training
 step never builds a per-sample autograd graph.
 
-Backends follow :func:`torch_amt.dsp.iir.use_backend`: numba on CPU (parallel over
-rows), an exact pure-torch loop elsewhere (or when forced). Both compute in float64
-and return float64.
+Backends follow :func:`torch_amt.dsp.iir.use_backend` (through
+:func:`torch_amt.dsp.iir.resolve_backend`): numba on CPU (parallel over rows), an exact
+pure-torch loop elsewhere (or when forced). Both compute in float64 and return float64.
+The numba kernels report to :mod:`torch_amt.dsp.profiling`.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ import numba
 import numpy as np
 import torch
 
-from torch_amt.dsp import iir
+from torch_amt.dsp.iir import resolve_backend
+from torch_amt.dsp.profiling import run_kernel
 
 __all__ = ["adaptloop_recurrence"]
 
@@ -163,8 +165,8 @@ def _numba_forward(x, params, affine, limited, store, out_dtype):
     floor, corr, mult = (_np64(p) for p in affine)
     states = np.empty((n_rows, n_t, a1.shape[1]) if store else (1, 1, 1), dtype=np.float64)
     y = np.empty((n_rows, n_t), dtype=torch.empty(0, dtype=out_dtype).numpy().dtype)
-    _nb_forward(x.detach().contiguous().numpy(), floor, a1, b0, s0, factor, expfac, offset,
-                corr, mult, limited, store, states, y)
+    run_kernel("adaptloop.forward", _nb_forward, x.detach().contiguous().numpy(), floor, a1,
+               b0, s0, factor, expfac, offset, corr, mult, limited, store, states, y)
     return torch.from_numpy(y), torch.from_numpy(states) if store else None
 
 
@@ -173,8 +175,9 @@ def _numba_backward(g, x, states, params, affine, limited):
     floor, _, mult = (_np64(p) for p in affine)
     grads = [np.empty(a1.shape) for _ in range(6)]
     gx = np.empty(tuple(g.shape))
-    _nb_backward(g.contiguous().numpy(), x.detach().contiguous().numpy(), floor, mult,
-                 states.numpy(), a1, b0, factor, expfac, offset, limited, gx, *grads)
+    run_kernel("adaptloop.backward", _nb_backward, g.contiguous().numpy(),
+               x.detach().contiguous().numpy(), floor, mult, states.numpy(), a1, b0, factor,
+               expfac, offset, limited, gx, *grads)
     return [torch.from_numpy(gx)] + [torch.from_numpy(arr) for arr in grads]
 
 
@@ -260,7 +263,7 @@ class _AdaptLoopRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, a1, b0, s0, factor, expfac, offset, limited, floor, corr, mult,
                 out_dtype):
-        backend = iir._resolve_backend(x.device)
+        backend = resolve_backend(x.device)
         params = (a1, b0, s0, factor, expfac, offset)
         affine = (floor, corr, mult)
         store = any(ctx.needs_input_grad[:7])

@@ -1,0 +1,229 @@
+"""The public functions of :mod:`torch_amt.dsp.iir`: argument checks, coefficient
+normalisation and broadcasting, then one call of an autograd function of
+:mod:`~torch_amt.dsp.iir.autograd` on rows ``(N, T)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from torch_amt.dsp.iir.autograd import _LFilterEnvelope, _LFilterRows
+from torch_amt.dsp.iir.backend import resolve_backend
+
+__all__ = ["leading_shape", "lfilter", "lfilter_envelope", "sosfilt"]
+
+
+def _as_coefficients(c, name: str, like: torch.Tensor) -> torch.Tensor:
+    if not isinstance(c, torch.Tensor):
+        arr = np.asarray(c)
+        if arr.dtype.kind not in "fciub":
+            raise TypeError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+        c = torch.as_tensor(arr, device=like.device)
+        if not (c.is_floating_point() or c.is_complex()):
+            c = c.to(torch.float64)
+    elif not (c.is_floating_point() or c.is_complex()):
+        raise TypeError(f"{name} must be a floating-point or complex tensor, got {c.dtype}")
+    if c.ndim == 0:
+        c = c.reshape(1)
+    if c.shape[-1] == 0:
+        raise ValueError(f"{name} must have at least one coefficient along its last axis")
+    if c.device != like.device:
+        raise ValueError(f"{name} is on {c.device} but x is on {like.device}")
+    if c.device.type == "cpu" and not bool(torch.isfinite(c).all()):
+        raise ValueError(f"{name} contains NaN or Inf coefficients")
+    return c
+
+
+def _coefficient_dtype(x: torch.Tensor, *coeffs: torch.Tensor) -> torch.dtype:
+    """Complex if any operand is; double if ``x`` or any coefficient is double.
+
+    Coefficients are never rounded to single precision: the kernels accumulate in
+    double precision anyway, and ill-conditioned filters (high order, low frequency)
+    lose most of their accuracy when their coefficients are rounded to float32."""
+    complex_ = x.is_complex() or any(c.is_complex() for c in coeffs)
+    double = any(t.dtype in (torch.float64, torch.complex128) for t in (x, *coeffs))
+    if complex_:
+        return torch.complex128 if double else torch.complex64
+    return torch.float64 if double else torch.float32
+
+
+def leading_shape(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor) -> torch.Size:
+    """The broadcast leading (row) shape of a signal and its coefficients, or a
+    ValueError naming the three shapes."""
+    try:
+        return torch.broadcast_shapes(x.shape[:-1], b.shape[:-1], a.shape[:-1])
+    except RuntimeError as err:
+        raise ValueError(
+            f"leading axes of x {tuple(x.shape[:-1])}, b {tuple(b.shape[:-1])} and "
+            f"a {tuple(a.shape[:-1])} do not broadcast"
+        ) from err
+
+
+def lfilter(x: torch.Tensor, b, a, zi: torch.Tensor | None = None) -> torch.Tensor:
+    """Filter ``x`` along its last axis with the rational transfer function ``b / a``.
+
+    Computes what MATLAB's ``filter(b, a, x)`` and ``scipy.signal.lfilter(b, a, x)``
+    compute (transposed direct form II), batched over rows and differentiable.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., T)
+        Signal, real or complex floating point. Time is the last axis.
+    b : Tensor or array_like, shape (..., nb)
+        Numerator coefficients. Leading axes broadcast against the leading axes of
+        ``x`` (one filter per row is one call).
+    a : Tensor or array_like, shape (..., na)
+        Denominator coefficients; ``a[..., 0]`` must be non-zero (the filter is
+        normalised by it, differentiably).
+    zi : Tensor, shape (..., max(na, nb) - 1), optional
+        Initial state in SciPy's ``lfilter`` convention (transposed direct form II
+        state of the normalised filter). Default: zero initial state, like MATLAB.
+
+    Returns
+    -------
+    Tensor, shape (broadcast leading shape, T)
+        Filtered signal, in the precision of ``x`` (complex if any operand is).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a floating-point/complex tensor or coefficients are not numeric.
+    ValueError
+        On non-broadcastable shapes, ``a[..., 0] == 0``, NaN/Inf coefficients, or a
+        wrong ``zi`` shape.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if not (x.is_floating_point() or x.is_complex()):
+        raise TypeError(
+            f"x must be a floating-point or complex tensor, got {x.dtype}; "
+            "convert integer audio explicitly, e.g. x.to(torch.float32) / 32768"
+        )
+    if x.ndim == 0:
+        raise ValueError("x must have at least one (time) axis, got a 0-d tensor")
+    b = _as_coefficients(b, "b", x)
+    a = _as_coefficients(a, "a", x)
+    if a.device.type == "cpu" and bool((a[..., 0] == 0).any()):
+        raise ValueError("a[..., 0] must be non-zero (the filter is normalised by it)")
+    dtype = _coefficient_dtype(x, b, a)
+    b, a = b.to(dtype), a.to(dtype)
+    lead = leading_shape(x, b, a)
+    n_t = x.shape[-1]
+    order = max(a.shape[-1], b.shape[-1]) - 1
+    a0 = a[..., :1]
+    b = torch.nn.functional.pad(b / a0, (0, order + 1 - b.shape[-1]))
+    a = torch.nn.functional.pad(a / a0, (0, order + 1 - a.shape[-1]))
+    if zi is not None:
+        if not isinstance(zi, torch.Tensor):
+            zi = torch.as_tensor(np.asarray(zi), device=x.device)
+        if zi.shape[-1] != order:
+            raise ValueError(f"zi must have {order} states along its last axis, got shape "
+                             f"{tuple(zi.shape)}")
+        zi = zi.to(dtype)
+        try:
+            lead = torch.broadcast_shapes(lead, zi.shape[:-1])
+        except RuntimeError as err:
+            raise ValueError(f"leading axes of zi {tuple(zi.shape[:-1])} do not broadcast "
+                             f"with {tuple(lead)}") from err
+    n_rows = math.prod(lead)
+    if n_t == 0 or n_rows == 0:
+        return x.new_zeros(*lead, n_t)
+    xr = x.expand(*lead, n_t).reshape(n_rows, n_t)
+    br = b.expand(*lead, order + 1).reshape(n_rows, order + 1)
+    ar = a.expand(*lead, order + 1).reshape(n_rows, order + 1)
+    zr = None if zi is None else zi.expand(*lead, order).reshape(n_rows, order)
+    if order == 0:
+        return (br * xr).reshape(*lead, n_t)
+    y = _LFilterRows.apply(xr, br, ar, zr)
+    return y.reshape(*lead, n_t)
+
+
+def sosfilt(x: torch.Tensor, sos, zi: torch.Tensor | None = None) -> torch.Tensor:
+    """Filter ``x`` through a cascade of second-order sections (``scipy.signal.sosfilt``).
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., T)
+        Signal.
+    sos : Tensor or array_like, shape (..., n_sections, 6)
+        Sections ``[b0, b1, b2, a0, a1, a2]``; leading axes broadcast against ``x``.
+    zi : Tensor, shape (..., n_sections, 2), optional
+        Initial state of each section (SciPy convention). Default zero.
+
+    Returns
+    -------
+    Tensor, shape (broadcast leading shape, T)
+    """
+    sos = _as_coefficients(sos, "sos", x) if isinstance(x, torch.Tensor) else sos
+    if sos.ndim < 2 or sos.shape[-1] != 6:
+        raise ValueError(f"sos must have shape (..., n_sections, 6), got {tuple(sos.shape)}")
+    if zi is not None and (zi.ndim < 2 or zi.shape[-2:] != (sos.shape[-2], 2)):
+        raise ValueError(f"zi must have shape (..., {sos.shape[-2]}, 2), got {tuple(zi.shape)}")
+    y = x
+    for k in range(sos.shape[-2]):
+        section = sos[..., k, :]
+        y = lfilter(y, section[..., :3], section[..., 3:],
+                    None if zi is None else zi[..., k, :])
+    return y
+
+
+def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: torch.Tensor,
+                     keep_real: torch.Tensor, factor: float = 1.0,
+                     gain: torch.Tensor | None = None,
+                     dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Filter bank on gathered channels with the real-part/magnitude readout fused in.
+
+    ``out[..., r, :] = Re(w)`` if ``keep_real[r]`` else ``factor·|w|``, with
+    ``w = gain[r] · lfilter(x[..., index[r], :], b[r], a[r])``: what a modulation
+    filterbank computes (complex band-passes of real envelopes, then AMT's
+    ``phase_insens`` rule), exactly as that composition of :func:`lfilter` and torch
+    operations computes it. On CPU (numba) it is one pass that reads the channels in
+    place and writes the real output directly: no ``x[..., index, :]`` copy and no
+    complex output are materialised (the backward recomputes them, row by row memory
+    of one pass). Elsewhere it is that composition.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., C, T)
+        Real signals (channels along axis -2).
+    b, a : Tensor, shape (R, nb), (R, na)
+        One filter per output row (real or complex), ``a[:, 0] != 0``.
+    index : LongTensor, shape (R,)
+        Channel of ``x`` read by each row.
+    keep_real : BoolTensor, shape (R,)
+        Rows whose output is the real part; the others give ``factor·|.|``.
+    factor : float
+        Factor on the magnitude rows.
+    gain : Tensor, shape (R,), optional
+        Real gain applied to each row before the readout (default 1).
+    dtype : torch.dtype, optional
+        Output dtype (default: that of ``x``). The recursion runs in double precision
+        and the output is rounded once.
+
+    Returns
+    -------
+    Tensor, shape (..., R, T)
+    """
+    dtype = x.dtype if dtype is None else dtype
+    n_rows, n_t = index.numel(), x.shape[-1]
+    cdtype = _coefficient_dtype(x, b, a)
+    b, a = b.to(cdtype), a.to(cdtype)
+    order = max(a.shape[-1], b.shape[-1]) - 1
+    a0 = a[..., :1]
+    b = torch.nn.functional.pad(b / a0, (0, order + 1 - b.shape[-1]))
+    a = torch.nn.functional.pad(a / a0, (0, order + 1 - a.shape[-1]))
+    gain = torch.ones(n_rows, dtype=torch.float64, device=x.device) if gain is None else gain
+    if resolve_backend(x.device) != "numba" or order == 0:
+        y = lfilter(x[..., index, :], b, a) * gain[:, None]
+        return torch.where(keep_real[:, None], y.real, factor * y.abs()).to(dtype)
+    lead = x.shape[:-2]
+    n_ch = x.shape[-2]
+    batch = math.prod(lead)
+    xr = x.reshape(batch * n_ch, n_t).to(torch.float64 if cdtype in (
+        torch.float64, torch.complex128) else x.dtype)
+    src = (torch.arange(batch)[:, None] * n_ch + index.cpu()[None, :]).reshape(-1)
+    y = _LFilterEnvelope.apply(xr, b, a, src, keep_real.cpu(), gain.detach(), factor, dtype)
+    return y.reshape(*lead, n_rows, n_t)
