@@ -15,6 +15,8 @@ Run by ``conf.py`` at every build (also runnable alone: ``python docs/generate.p
 ``benchmarks.rst``
     ``docs/_generated/benchmarks.md`` (the summary table ``python -m benchmarks`` writes,
     committed) converted to reStructuredText; a note naming that command if it is missing.
+``vocabulary.rst``
+    The stage vocabulary and every model's chain (``repr``), for the Architecture page.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ GENERATED = DOCS / "_generated"
 DEFAULT_TOLERANCE = 1e-9
 
 __all__ = ["benchmarks_rst", "cli_rst", "main", "markdown_to_rst", "reference_dir",
-           "validation_rst"]
+           "validation_rst", "vocabulary_rst"]
 
 
 def reference_dir() -> Path:
@@ -229,9 +231,31 @@ def cli_rst() -> str:
     return "\n".join(out)
 
 
+def vocabulary_rst() -> str:
+    """The stage vocabulary (:data:`torch_amt.models.base.STAGE_VOCABULARY`) and, per model,
+    its chain with the AMT equivalent of each stage, as reStructuredText tables."""
+    from torch_amt.models import MODELS, STAGE_VOCABULARY
+
+    out = [".. list-table::", "   :header-rows: 1", "   :widths: 15 85", "",
+           "   * - name", "     - kind of stage"]
+    for name, text in STAGE_VOCABULARY.items():
+        out += [f"   * - ``{name}``", f"     - {text}"]
+    out += ["", "The chains of the models (default arguments, 44.1 kHz; ``repr(model)`` prints "
+            "the same):", ""]
+    for name, cls in MODELS.items():
+        kwargs = {"basef": 1000.0} if name == "king2019" else {}
+        model = cls(44100.0, **kwargs)
+        out += [f":class:`torch_amt.{cls.__name__}` (``{name}``)::", ""]
+        out += [f"   {line}" for line in repr(model).splitlines()]
+        out.append("")
+    return "\n".join(out)
+
+
 def main() -> None:
-    """Write ``validation.rst``, ``cli.rst`` and ``benchmarks.rst`` into ``_generated/``."""
+    """Write ``validation.rst``, ``cli.rst``, ``benchmarks.rst`` and ``vocabulary.rst`` into
+    ``_generated/``."""
     GENERATED.mkdir(exist_ok=True)
+    (GENERATED / "vocabulary.rst").write_text(vocabulary_rst(), encoding="utf-8")
     (GENERATED / "cli.rst").write_text(cli_rst(), encoding="utf-8")
     report, where = _load_validation()
     (GENERATED / "validation.rst").write_text(validation_rst(report, where), encoding="utf-8")

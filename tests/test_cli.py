@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from torch import nn
 import torch_amt
 from torch_amt import cli
 from torch_amt.levels import dbspl
-from torch_amt.models import MODELS, ModelInfo
+from torch_amt.models import MODELS
 
 FS = 16000
 
@@ -30,6 +29,8 @@ class ToyModel(nn.Module):
     filters, output at half the input rate, ``fs >= 8000`` Hz."""
 
     n_mod = (2, 2, 3, 3)
+    description = "a stand-in for tests"
+    output_kind = "modulation_list"
 
     def __init__(self, fs: float, dtype: torch.dtype = torch.float32,
                  dboffset: float = 100.0) -> None:
@@ -59,9 +60,8 @@ class BrokenModel(ToyModel):
 
 @pytest.fixture(autouse=True)
 def toy_models(monkeypatch):
-    monkeypatch.setitem(MODELS, "toy", ModelInfo(ToyModel, "a stand-in for tests",
-                                                 "modulation_list"))
-    monkeypatch.setitem(MODELS, "broken", ModelInfo(BrokenModel, "fails", "modulation_list"))
+    monkeypatch.setitem(MODELS, "toy", ToyModel)
+    monkeypatch.setitem(MODELS, "broken", BrokenModel)
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_models_lists_every_model(capsys):
     (["run"], "the following arguments are required: MODEL"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["run", "toy", "--bogus"], "unrecognized arguments: --bogus"),
-    (["bench", "nosuchbench"], "unknown benchmark(s) nosuchbench"),
+    (["bench"], "invalid choice: 'bench'"),
 ])
 def test_usage_errors_are_one_line(argv, expected, capsys, tmp_path, stereo16):
     junk = tmp_path / "junk.wav"
@@ -265,42 +265,6 @@ def test_validate_runs_the_harness(amt_reference_dir, tmp_path, capsys):
     assert report.stat().st_size > 0
 
 
-def _fake_repo(tmp_path, body: str):
-    bench = tmp_path / "benchmarks"
-    bench.mkdir(parents=True)
-    (bench / "__init__.py").write_text("")
-    (bench / "bench_fake.py").write_text(textwrap.dedent(body))
-    return tmp_path
-
-
-def test_bench_runs_scripts_with_quick_sizes(tmp_path, monkeypatch, capfd):
-    root = _fake_repo(tmp_path, """
-        def main(n_t=44100, other=3):
-            return f"fake benchmark n_t={n_t} other={other}"
-        """)
-    (root / "benchmarks" / "bench_flagged.py").write_text(
-        "def main(quick=False):\n    print('flagged quick', quick)\n")
-    (root / "benchmarks" / "bench_fixed.py").write_text("def main():\n    print('fixed ran')\n")
-    monkeypatch.setattr(cli, "_repository_root", lambda: root)
-    assert cli.main(["bench", "--quick"]) == 0
-    out = capfd.readouterr().out
-    assert "fake benchmark n_t=4410 other=3" in out and "flagged quick True" in out
-    assert "bench_fixed: skipped by --quick" in out and "fixed ran" not in out
-    assert cli.main(["bench", "fake", "bench_fixed"]) == 0
-    out = capfd.readouterr().out
-    assert "fake benchmark n_t=44100" in out and "fixed ran" in out and "flagged" not in out
-
-
-def test_bench_failures_and_missing_folder(tmp_path, monkeypatch, capfd):
-    root = _fake_repo(tmp_path / "repo", "def main():\n    raise SystemExit(3)\n")
-    monkeypatch.setattr(cli, "_repository_root", lambda: root)
-    assert cli.main(["bench"]) == 1
-    assert capfd.readouterr().err.strip().endswith("torch-amt: benchmark(s) failed: fake")
-    monkeypatch.setattr(cli, "_repository_root", lambda: tmp_path / "empty")
-    assert cli.main(["bench"]) == 2
-    assert "no benchmarks/bench_*.py" in capfd.readouterr().err
-
-
 def test_python_dash_m_reports_one_line():
     proc = subprocess.run([sys.executable, "-m", "torch_amt", "run", "nosuchmodel"],
                           capture_output=True, text=True, timeout=120, check=False)
@@ -347,7 +311,7 @@ def test_run_real_model_end_to_end(name, stereo16, tmp_path, capsys):
             *[a for o in options for a in ("-p", o)]]
     assert cli.main(argv) == 0, capsys.readouterr().err
     assert png.stat().st_size > 20_000
-    model = MODELS[name].cls(fs=FS, dtype=torch.float64, **REAL_OPTIONS[name])
+    model = MODELS[name](fs=FS, dtype=torch.float64, **REAL_OPTIONS[name])
     x = torch.from_numpy(data.mean(1) / 32768.0)
     expected = model(x)
     res = np.load(out)

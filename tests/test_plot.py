@@ -164,9 +164,9 @@ def test_plot_model_fcmt_output_and_unbatched(tmp_path):
     n_t = 400
     mfc = torch.tensor([2.0, 4.0, 8.0])
     model = SimpleNamespace(fc=FC, mfc=mfc, fs=FS, output_fs=FS, dboffset=93.98)
-    stages = {"input": torch.randn(n_t), "afb": torch.randn(5, n_t),
-              "adt": torch.randn(5, n_t), "out": torch.rand(5, 3, n_t)}
-    fig = plot_model(stages, model, fig=Figure())
+    stages = {"afb": torch.randn(5, n_t), "adt": torch.randn(5, n_t),
+              "out": torch.rand(5, 3, n_t)}
+    fig = plot_model(stages, model, x=torch.randn(n_t), fig=Figure())
     path = tmp_path / "king.png"
     fig.savefig(path)
     assert path.stat().st_size > 1000

@@ -10,8 +10,6 @@ Subcommands
     List the models.
 ``torch-amt validate``
     Compare torch_amt with AMT reference files (:mod:`torch_amt.validation`).
-``torch-amt bench``
-    Run the benchmark scripts of the source repository (``benchmarks/bench_*.py``).
 
 Model options: ``-p KEY=VALUE`` (repeatable) passes a keyword argument to the model's
 constructor, e.g. ``-p fhigh=7000`` (Jepsen2008 at 16 kHz needs its top channel below
@@ -31,7 +29,7 @@ input a file name is used as given.
 
 Exit status: 0 on success, 2 for an error a person can fix (missing or unreadable file,
 unknown model, sample rate the model cannot use, bad option), 1 for a failed validation
-or benchmark and for unexpected errors (rerun with ``--debug`` for the traceback).
+and for unexpected errors (rerun with ``--debug`` for the traceback).
 """
 
 from __future__ import annotations
@@ -43,7 +41,6 @@ import json
 import math
 import os
 import shlex
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,10 +62,6 @@ DEMO_LEVEL_DB = 65.0
 MODEL_DEFAULTS: dict[str, dict[str, object]] = {"king2019": {"basef": 1000.0}}
 """Options ``run`` passes to a model unless ``-p`` overrides them: king2019 analyses ±2 ERB
 around ``basef`` and has no default of its own; 1 kHz is the demo sound's carrier."""
-QUICK_BENCH_SIZES = {"n_t": 4410, "rows": 16, "duration": 0.1, "batch_sizes": (1,),
-                     "repeats": 1}
-"""Keyword arguments ``bench --quick`` passes to a benchmark's ``main`` where it has them
-(a ``main(quick=...)`` gets ``quick=True`` instead; a ``main`` taking neither is skipped)."""
 
 
 class UsageError(Exception):
@@ -76,7 +69,7 @@ class UsageError(Exception):
 
 
 class _Failure(Exception):
-    """A check that ran and failed (validation, benchmark): one line, exit status 1."""
+    """A check that ran and failed (validation): one line, exit status 1."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -192,15 +185,6 @@ def build_parser() -> argparse.ArgumentParser:
                           help="only reference files matching this glob (no wildcard: substring)")
     validate.set_defaults(func=_cmd_validate)
 
-    bench = sub.add_parser("bench", parents=[common], help="run the benchmark scripts",
-                           description="Run benchmarks/bench_*.py of the torch_amt source "
-                           "repository, each in its own process.")
-    bench.add_argument("names", nargs="*", metavar="NAME",
-                       help="benchmarks to run, e.g. iir (default: all)")
-    bench.add_argument("--quick", action="store_true",
-                       help="small sizes: main(quick=True), or small size arguments; "
-                       "benchmarks without either are skipped")
-    bench.set_defaults(func=_cmd_bench)
     return parser
 
 
@@ -214,8 +198,8 @@ def _models() -> dict:
 
 
 def _cmd_models(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
-    for name, info in _models().items():
-        print(f"{name}: {info.description}")
+    for name, cls in _models().items():
+        print(f"{name}: {cls.description}")
     return 0
 
 
@@ -267,7 +251,7 @@ def _read_inputs(args: argparse.Namespace, note) -> list[_Input]:
     return inputs
 
 
-def _model_info(name: str):
+def _model_class(name: str):
     models = _models()
     if name not in models:
         raise UsageError(f"unknown model {name!r}; available: {', '.join(models)} "
@@ -288,7 +272,7 @@ def _model_options(name: str, params: Sequence[tuple[str, object]]) -> dict:
 def _make_model(name: str, fs: float, dtype: torch.dtype, device: str,
                 options: dict) -> torch.nn.Module:
     try:
-        model = _model_info(name).cls(fs=fs, dtype=dtype, **options)
+        model = _model_class(name)(fs=fs, dtype=dtype, **options)
     except (ValueError, TypeError) as err:
         given = "".join(f", {k}={v!r}" for k, v in options.items())
         raise UsageError(f"{name}(fs={fs:g}{given}): {_one_line(err)}") from err
@@ -327,7 +311,7 @@ def _prepare_signal(args: argparse.Namespace, item: _Input, model: torch.nn.Modu
 
 
 def _save_npz(path: Path, item: _Input, x: torch.Tensor, stages: dict, model: torch.nn.Module,
-              info, args: argparse.Namespace, argv: Sequence[str], level_db: float) -> None:
+              args: argparse.Namespace, argv: Sequence[str], level_db: float) -> None:
     from torch_amt.plot import modulation_array
 
     out = stages["out"]
@@ -363,7 +347,7 @@ def _save_npz(path: Path, item: _Input, x: torch.Tensor, stages: dict, model: to
         "dboffset": np.float64(model.dboffset),
         "level_db": np.float64(level_db),
         "model": np.str_(args.model),
-        "output_kind": np.str_(info.output),
+        "output_kind": np.str_(model.output_kind),
         "parameters": np.str_(json.dumps(_model_parameters(model), default=str)),
         "provenance": np.str_(json.dumps(provenance, default=str)),
     }
@@ -394,7 +378,7 @@ def _save_plot(path: Path, stages: dict, model: torch.nn.Module, x: torch.Tensor
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from tqdm import tqdm
 
-    info = _model_info(args.model)
+    _model_class(args.model)  # an unknown model fails before any file is read
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: CUDA is not available on this machine")
     if not args.audio and args.dboffset is not None:
@@ -424,7 +408,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
         out_path = _output_path(args.out, item.stem, ".npz", several)
         plot_path = _output_path(args.plot, item.stem, ".png", several)
         if out_path is not None:
-            _save_npz(out_path, item, x, stages, model, info, args, argv, level_db)
+            _save_npz(out_path, item, x, stages, model, args, argv, level_db)
         if plot_path is not None:
             _save_plot(plot_path, stages, model, x,
                        f"{args.model} — {item.label} ({item.fs:g} Hz, {level_db:.1f} dB SPL)")
@@ -461,61 +445,6 @@ def _cmd_validate(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     if code:
         raise _Failure("validation failed: some outputs differ from AMT beyond their "
                        "tolerance (see the summary above)")
-    return 0
-
-
-# --------------------------------------------------------------------------- bench
-
-_BENCH_DRIVER = """
-import inspect, json, sys, importlib
-module = importlib.import_module(sys.argv[1])
-sizes = json.loads(sys.argv[2])
-accepted = inspect.signature(module.main).parameters
-if sizes and "quick" in accepted:
-    kwargs = {"quick": True}
-else:
-    kwargs = {k: v for k, v in sizes.items() if k in accepted}
-if sizes and not kwargs:
-    print(f"{sys.argv[1]}: skipped by --quick (its main() takes no size)")
-    sys.exit(0)
-result = module.main(**kwargs)
-if result is not None:
-    print(result)
-"""
-
-
-def _repository_root() -> Path:
-    """The source checkout holding the ``torch_amt`` package."""
-    return Path(torch_amt.__file__).resolve().parent.parent
-
-
-def _cmd_bench(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
-    root = _repository_root()
-    scripts = sorted((root / "benchmarks").glob("bench_*.py"))
-    if not scripts:
-        raise UsageError(f"no benchmarks/bench_*.py next to the torch_amt package (looked in "
-                         f"{root}); the benchmarks live in the source repository, run from "
-                         "an editable install or a checkout")
-    available = {s.stem.removeprefix("bench_"): s for s in scripts}
-    names = [n.removeprefix("bench_").removesuffix(".py") for n in args.names]
-    unknown = [n for n in names if n not in available]
-    if unknown:
-        raise UsageError(f"unknown benchmark(s) {', '.join(unknown)}; available: "
-                         f"{', '.join(available)}")
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
-    sizes = json.dumps({k: list(v) if isinstance(v, tuple) else v
-                        for k, v in QUICK_BENCH_SIZES.items()} if args.quick else {})
-    failed = []
-    for name in names or list(available):
-        module = f"benchmarks.bench_{name}"
-        print(f"== {module}", flush=True)
-        code = subprocess.run([sys.executable, "-c", _BENCH_DRIVER, module, sizes],
-                              cwd=root, env=env, check=False).returncode
-        if code != 0:
-            failed.append(name)
-    if failed:
-        raise _Failure(f"benchmark(s) failed: {', '.join(failed)}")
     return 0
 
 

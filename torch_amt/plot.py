@@ -47,9 +47,8 @@ __all__ = [
 _HZ_TICKS = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
 """Frequencies labelled on ERB-rate axes (when at least three fall in the range)."""
 _MAX_FRAMES = 1500
-_FILTERBANK_STAGES = ("afb", "drnl", "gtone_response", "gammatone", "filterbank", "bmm")
-_ADAPTATION_STAGES = ("adt", "adapted_response", "adaptation", "adaptloop")
-_INPUT_STAGES = ("input", "x", "signal", "stimulus")
+_FILTERBANK_STAGES = ("afb", "drnl")
+"""Names of the auditory filterbank in the stage vocabulary (models.base.STAGE_VOCABULARY)."""
 
 ArrayLike = torch.Tensor | np.ndarray | Sequence[float]
 
@@ -448,14 +447,14 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     ----------
     stages : dict
         ``model(x, return_stages=True)``: stage outputs by name, with the final output as
-        ``"out"``. The filterbank stage is ``"afb"``/``"drnl"``, the adaptation stage
-        ``"adt"`` (else the last ``(F, T)`` stage before ``"out"``).
+        ``"out"``, named as in :data:`torch_amt.models.base.STAGE_VOCABULARY`: the
+        filterbank is ``"afb"``/``"drnl"``, the adaptation ``"adt"`` (else the last
+        ``(F, T)`` stage before ``"out"``).
     model : nn.Module
         The model that produced ``stages`` (its ``fs``, ``output_fs``, ``fc``, ``mfc`` and
         ``dboffset`` label the axes).
     x : Tensor or array, shape (T,) or (B, T), optional
-        The input signal (if ``stages`` has no ``"input"`` entry); without either, the
-        waveform panel is left out.
+        The input signal; without it, the waveform panel is left out.
     channel : int, optional
         Auditory channel whose modulation representation is drawn; default the channel
         whose centre frequency is closest to 1 kHz.
@@ -489,7 +488,7 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     fb_name, fb = _stage(channel_stages, _FILTERBANK_STAGES)
     if fb is None and channel_stages:
         fb_name, fb = next(iter(channel_stages.items()))
-    adt_name, adt = _stage(channel_stages, _ADAPTATION_STAGES)
+    adt_name, adt = _stage(channel_stages, ("adt",))
     if adt is None and channel_stages:
         adt_name, adt = list(channel_stages.items())[-1]
     if fb is None:
@@ -497,8 +496,6 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
                          "model with return_stages=True")
     fs = float(model.fs)
     n_fb = fb.shape[-1]
-    if x is None:
-        _, x = _stage(stages, _INPUT_STAGES)
     grid = fig.add_gridspec(3 if x is not None else 2, 2,
                             height_ratios=[1, 2, 2] if x is not None else [1, 1])
     row = 0
