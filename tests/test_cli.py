@@ -332,3 +332,37 @@ def test_run_real_model_end_to_end(name, stereo16, tmp_path, capsys):
 def test_real_model_sample_rate_error_is_one_line(mono_float, capsys):
     assert cli.main(["run", "dau1997", str(mono_float[0]), "--fs", "100"]) == 2
     assert _error_line(capsys).startswith("torch-amt: error: dau1997(fs=100)")
+
+
+def test_out_name_must_be_npz_and_plot_format_known_before_running(tmp_path, capsys,
+                                                                   monkeypatch):
+    ran = []
+    monkeypatch.setattr(ToyModel, "forward", lambda self, x, return_stages=False:
+                        ran.append(1))
+    assert cli.main(["run", "toy", "--fs", "8000", "--out", str(tmp_path / "x.txt")]) == 2
+    assert "results are written as .npz" in _error_line(capsys)
+    assert cli.main(["run", "toy", "--fs", "8000", "--plot", str(tmp_path / "x.bogus")]) == 2
+    assert "unknown image format '.bogus'" in _error_line(capsys)
+    assert not ran and not list(tmp_path.iterdir())
+
+
+def test_nan_file_error_names_the_file(tmp_path, capsys):
+    path = tmp_path / "nan.wav"
+    data = np.zeros(800)
+    data[10] = np.nan
+    soundfile.write(path, data, FS, subtype="FLOAT")
+    assert cli.main(["run", "toy", str(path)]) == 2
+    line = _error_line(capsys)
+    assert str(path) in line and "NaN" in line
+
+
+def test_antiphase_stereo_mixdown_is_announced(tmp_path, capsys):
+    t = np.arange(1600) / FS
+    tone = 0.3 * np.sin(2 * np.pi * 500 * t)
+    path = tmp_path / "antiphase.wav"
+    soundfile.write(path, np.stack([tone, -tone], 1), FS, subtype="FLOAT")
+    cli.main(["run", "toy", str(path), "--level-db", "60"])
+    assert "the channels cancel" in capsys.readouterr().err
+    soundfile.write(path, np.stack([tone, tone], 1), FS, subtype="FLOAT")
+    assert cli.main(["run", "toy", str(path)]) == 0
+    assert "cancel" not in capsys.readouterr().err

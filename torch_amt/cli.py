@@ -230,6 +230,45 @@ def _output_path(option: str | None, stem: str, suffix: str, several: bool) -> P
     return path.with_name(f"{path.stem}_{stem}{path.suffix}")
 
 
+def _warn_if_mixdown_cancels(path: str, note) -> None:
+    """Say so when mixing a file's channels down loses most of its energy (channels in
+    anti-phase cancel: the model would analyse near-silence)."""
+    channels = [load_audio(path, channel=c)[0] for c in range(_channel_count(path))]
+    if len(channels) < 2:
+        return
+    stacked = torch.stack(channels)
+    mixed = stacked.mean(0).square().mean()
+    loudest = stacked.square().mean(-1).max()
+    if loudest > 0 and mixed < loudest * 1e-2:
+        drop = 10 * math.log10(max(float(mixed / loudest), 1e-300))
+        note(f"{path}: the mix of its {len(channels)} channels is {-drop:.0f} dB below its "
+             "loudest channel (the channels cancel); choose one with --channel N")
+
+
+def _channel_count(path: str) -> int:
+    import soundfile
+
+    return int(soundfile.info(path).channels)
+
+
+def _check_output_options(args: argparse.Namespace) -> None:
+    """Refuse ``--out``/``--plot`` names that would be written elsewhere or in no known
+    format, before any model runs."""
+    several = len(args.audio) > 1
+    out = _output_path(args.out, "x", ".npz", several)
+    if out is not None and out.suffix != ".npz":
+        raise UsageError(f"--out {args.out}: results are written as .npz; give a name ending "
+                         "in .npz or a directory")
+    plot = _output_path(args.plot, "x", ".png", several)
+    if plot is not None:
+        from matplotlib.figure import Figure
+
+        formats = Figure().canvas.get_supported_filetypes()
+        if plot.suffix.lstrip(".").lower() not in formats:
+            raise UsageError(f"--plot {args.plot}: unknown image format {plot.suffix!r}; use "
+                             f"one of {', '.join('.' + f for f in sorted(formats))}")
+
+
 def _read_inputs(args: argparse.Namespace, note) -> list[_Input]:
     if not args.audio:
         fs = args.fs or DEMO_FS
@@ -240,6 +279,10 @@ def _read_inputs(args: argparse.Namespace, note) -> list[_Input]:
             x, file_fs = load_audio(path, channel=args.channel)
         except (FileNotFoundError, ValueError) as err:
             raise UsageError(str(err)) from err
+        if not bool(torch.isfinite(x).all()):
+            raise UsageError(f"{path}: the audio holds NaN or infinite samples")
+        if args.channel == "mix":
+            _warn_if_mixdown_cancels(path, note)
         fs = args.fs or file_fs
         if fs != file_fs:
             try:
@@ -393,6 +436,7 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
             models[fs] = _make_model(args.model, fs, dtype, args.device, options)
         return models[fs]
 
+    _check_output_options(args)
     if args.fs is not None:
         model_at(args.fs)  # a rate the model cannot use fails before any file is read
     bar = tqdm(total=len(args.audio) or 1, desc=PROG, unit="file", disable=None, file=sys.stderr)

@@ -47,6 +47,11 @@ class Stage(nn.Module):
         return f"{name} '{preset}'" if isinstance(preset, str) else name
 
     def _apply(self, fn, recurse=True):
+        probe = fn(torch.zeros((), dtype=torch.float64))
+        if isinstance(probe, torch.Tensor) and probe.dtype in (torch.float16, torch.bfloat16):
+            raise TypeError(f"{type(self).__name__} cannot be cast to {probe.dtype}: the stages "
+                            "compute in float32 or float64 (half precision gives errors of "
+                            "order 0.1 in the recursive filters); use .float() or .double()")
         if not self.float64_buffers:
             return super()._apply(fn, recurse)
         saved = {k: b for k, b in self._buffers.items()
