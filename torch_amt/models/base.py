@@ -184,12 +184,14 @@ class AuditoryModel(nn.Module):
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()})  [AMT {self.amt_function}]"]
-        width = max((len(name) for name in self.chain), default=0)
+        width = max((len(name) for name in self.chain), default=0) + 2
+        cls_width = max((len(type(stage).__name__) for _, stage in self.stages()), default=0)
         for name, stage in self.stages():
             amt = stage.amt_equivalent() if hasattr(stage, "amt_equivalent") else ""
-            inner = stage.extra_repr()
-            lines.append(f"  ({name:<{width}}) {type(stage).__name__}({inner})"
-                         + (f"  ~ AMT {amt}" if amt else ""))
+            head = f"  {'(' + name + ')':<{width}} {type(stage).__name__:<{cls_width}}"
+            lines.append(f"{head}  ~ AMT {amt}".rstrip() if amt else head.rstrip())
+            if stage.extra_repr():
+                lines.append(" " * (width + 3) + stage.extra_repr())
         return "\n".join(lines)
 
     @classmethod
