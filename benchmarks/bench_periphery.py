@@ -2,9 +2,10 @@
 
 1 s of noise at 44.1 kHz, B = 1 and 8, forward and forward+backward, float32 and
 float64, against a SciPy baseline (``scipy.signal.lfilter`` per channel with the same
-coefficients). Writes ``benchmarks/results/periphery.csv`` / ``.md``.
+coefficients). Writes ``benchmarks/results/periphery.csv`` / ``.md`` (``--quick``: B = 1,
+float32, ``periphery_quick.*``).
 
-Run: ``python -m benchmarks.bench_periphery``.
+Run: ``python -m benchmarks --only periphery`` (or ``python -m benchmarks.bench_periphery``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from benchmarks.common import best_time, forward_backward, setup_threads, write_results
 from torch_amt.functional.drnl import DRNL_PRESETS, drnl_channel_values, drnl_design
 from torch_amt.functional.ears import middleearfilter
+from torch_amt.levels import DBSPL_AMT
 from torch_amt.stages.drnl import DRNLFilterbank
 from torch_amt.stages.gammatone import GammatoneFilterbank
 
@@ -31,7 +33,8 @@ def scipy_drnl(x: np.ndarray) -> np.ndarray:
     params = DRNL_PRESETS["jepsen2008"]
     fc = GammatoneFilterbank(FS, dtype=torch.float64).fc0
     d = drnl_design(drnl_channel_values(fc, params), FS, params)
-    x = ss.lfilter(middleearfilter(FS, "jepsen2008").numpy(), 1, x * 10 ** ((93.98 - 100) / 20))
+    x = ss.lfilter(middleearfilter(FS, "jepsen2008").numpy(), 1,
+                   x * 10 ** ((DBSPL_AMT - 100) / 20))
     out = []
     for k in range(fc.numel()):
         lin = ss.lfilter(d.gt_lin.b[k].numpy(), d.gt_lin.a[k].numpy(), x * d.lin_gain[k].item())
@@ -47,17 +50,17 @@ def scipy_drnl(x: np.ndarray) -> np.ndarray:
     return np.stack(out, -2)
 
 
-def main() -> str:
+def main(quick: bool = False) -> str:
     setup_threads(2)
     rows = []
-    for batch in (1, 8):
+    for batch in (1,) if quick else (1, 8):
         x64 = 0.01 * torch.randn(batch, FS, dtype=torch.float64)
         gt64 = GammatoneFilterbank(FS, dtype=torch.float64)
         b, a = gt64.b.numpy(), gt64.a.numpy()
         t_scipy_gt = best_time(lambda x=x64, b=b, a=a: scipy_gammatone(x.numpy(), b, a),
                                REPEATS)
         t_scipy_drnl = best_time(lambda x=x64: scipy_drnl(x.numpy()), REPEATS)
-        for dtype in (torch.float32, torch.float64):
+        for dtype in (torch.float32,) if quick else (torch.float32, torch.float64):
             x = x64.to(dtype)
             for name, module, baseline in (
                 ("gammatone (31 ch)", GammatoneFilterbank(FS, dtype=dtype), t_scipy_gt),
@@ -70,7 +73,7 @@ def main() -> str:
                              "forward_s": fwd, "forward_backward_s": both,
                              "scipy_forward_s": baseline, "speedup_vs_scipy": baseline / fwd})
     return write_results("periphery", rows, "Peripheral stages, 1 s at 44.1 kHz, vs "
-                         "scipy.signal.lfilter per channel")
+                         "scipy.signal.lfilter per channel", quick)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import soundfile
 import torch
 
 from torch_amt.io import ResampleWarning, demo_sound, load_audio, resample, set_level
-from torch_amt.levels import dbspl
+from torch_amt.levels import dbspl, setdbspl
 
 
 @pytest.fixture
@@ -118,10 +118,14 @@ def test_set_level():
     assert torch.allclose(dbspl(y, 100.0), torch.tensor([70.0, 70.0], dtype=torch.float64),
                           rtol=0, atol=1e-12)
     assert torch.allclose(y[0] / x[0], (y[0] / x[0])[0].expand(500))
+    torch.testing.assert_close(y, setdbspl(x, 70.0, dboffset=100.0), rtol=0, atol=0)
+    assert torch.equal(set_level(x, -math.inf), torch.zeros_like(x))
     with pytest.raises(ValueError, match="silent"):
         set_level(torch.zeros(10), 60.0)
-    with pytest.raises(ValueError, match="level_db"):
+    with pytest.raises(ValueError, match="level"):
         set_level(x, float("nan"))
+    with pytest.raises(ValueError, match="NaN"):
+        set_level(torch.tensor([1.0, math.nan]), 60.0)
 
 
 def test_demo_sound():

@@ -108,9 +108,9 @@ def test_batched_equals_looped(name):
 
 
 # float32 vs float64 relative error (max-abs / max-abs), measured then given ~10x margin:
-# stages ~1e-7..2e-5, Dau ~1e-7..2e-6, King ~2e-5, Jepsen ~2e-4 (DRNL broken stick and
-# expansion amplify the float32 rounding of the coefficients).
-F32_TOL = {"Jepsen2008": 2e-3, "DRNLFilterbank": 2e-4, "King2019": 2e-4}
+# stages ~1e-7..2e-5 (DRNL 3e-7: its design stays float64), Dau ~1e-7..2e-6, King ~2e-5,
+# Jepsen ~2e-4 (the broken stick and the expansion amplify the float32 rounding).
+F32_TOL = {"Jepsen2008": 2e-3, "King2019": 2e-4}
 
 
 @pytest.mark.parametrize("learnable", [False, True])

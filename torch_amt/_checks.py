@@ -99,8 +99,8 @@ def _all_finite(x: torch.Tensor) -> bool:
     """Whether every element of ``x`` is finite.
 
     A NaN or Inf anywhere makes the sum non-finite, and a sum is one streaming reduction
-    (about 9× cheaper than ``isfinite(x).all()``, which writes a boolean copy); only when
-    the sum is not finite (a NaN/Inf, or an overflow of finite values) is every element
+    (cheaper than ``isfinite(x).all()``, which writes a boolean copy); only when the sum
+    is not finite (a NaN/Inf, or an overflow of finite values) is every element
     examined."""
     x = x.detach()
     return bool(torch.isfinite(x.sum())) or bool(torch.isfinite(x).all())

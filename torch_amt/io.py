@@ -30,7 +30,7 @@ import soundfile
 import torch
 
 from torch_amt._checks import check_fs, check_positive, check_signal
-from torch_amt.levels import DBSPL_AMT, dbspl_to_rms, rms, setdbspl
+from torch_amt.levels import DBSPL_AMT, dbspl_to_rms, setdbspl
 
 __all__ = ["ResampleWarning", "demo_sound", "load_audio", "resample", "set_level"]
 
@@ -168,15 +168,15 @@ def resample(x: torch.Tensor, fs_in: float, fs_out: float) -> torch.Tensor:
 def set_level(x: torch.Tensor, level_db: float, dboffset: float = DBSPL_AMT) -> torch.Tensor:
     """Scale each signal to an rms level of ``level_db`` dB SPL re ``dboffset``.
 
-    AMT: ``scaletodbspl(x, level_db, dboffset)`` (see :func:`torch_amt.levels.setdbspl`),
-    except that a silent signal raises instead of returning NaN.
+    :func:`torch_amt.levels.setdbspl` (AMT ``scaletodbspl(x, level_db, dboffset)``) for
+    audio: ``x`` is first validated as a signal (floating point, finite, time last).
 
     Parameters
     ----------
     x : Tensor, shape (..., T)
         Signal(s), time last.
     level_db : float
-        Target rms level in dB SPL.
+        Target rms level in dB SPL; ``-inf`` gives zeros.
     dboffset : float, default 93.98
         Level in dB SPL of an rms of 1 (the convention of the model that will hear ``x``).
 
@@ -188,13 +188,10 @@ def set_level(x: torch.Tensor, level_db: float, dboffset: float = DBSPL_AMT) -> 
     Raises
     ------
     ValueError
-        If a signal is silent (all zeros) or ``level_db``/``dboffset`` is not finite.
+        If a signal is silent (all zeros; AMT returns NaN), ``level_db`` is NaN or +inf,
+        or ``dboffset`` is not finite.
     """
     x = check_signal(x, "x", ndim=range(1, 8), dim_names="(..., T)")
-    if not math.isfinite(float(level_db)):
-        raise ValueError(f"level_db must be a finite level in dB SPL, got {level_db}")
-    if bool((rms(x) == 0).any()):
-        raise ValueError("cannot set the level of a silent signal (its rms is 0)")
     return setdbspl(x, level_db, dboffset=dboffset)
 
 

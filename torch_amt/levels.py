@@ -62,10 +62,6 @@ def _signal(x: torch.Tensor | float, name: str = "x") -> torch.Tensor:
     return t
 
 
-def _finite_number(value: float, name: str) -> float:
-    return check_number(value, name)
-
-
 def rms(x: torch.Tensor | float, ac: bool = False) -> torch.Tensor:
     """Root mean square along the last axis, LTFAT ``rms``.
 
@@ -109,7 +105,7 @@ def dbspl(
     Tensor, shape (...)
         Level in dB SPL.
     """
-    dboffset = _finite_number(dboffset, "dboffset")
+    dboffset = check_number(dboffset, "dboffset")
     return 20 * torch.log10(rms(x, ac=ac)) + dboffset
 
 
@@ -128,7 +124,7 @@ def rms_to_dbspl(rms_value: torch.Tensor | float, dboffset: float = DBSPL_AMT) -
     Tensor, same shape as ``rms_value``
         Levels in dB SPL.
     """
-    dboffset = _finite_number(dboffset, "dboffset")
+    dboffset = check_number(dboffset, "dboffset")
     r = (rms_value if isinstance(rms_value, torch.Tensor)
          else torch.tensor(float(rms_value), dtype=torch.float64))
     return 20 * torch.log10(torch.abs(r)) + dboffset
@@ -152,7 +148,7 @@ def dbspl_to_rms(level: torch.Tensor | float, dboffset: float = DBSPL_AMT) -> to
     Tensor, same shape as ``level``
         Rms amplitude(s).
     """
-    dboffset = _finite_number(dboffset, "dboffset")
+    dboffset = check_number(dboffset, "dboffset")
     if isinstance(level, torch.Tensor):
         return torch.pow(10.0, (level - dboffset) / 20)
     return torch.tensor(10 ** ((float(level) - dboffset) / 20), dtype=torch.float64)
@@ -215,8 +211,8 @@ def rescale_dboffset(x: torch.Tensor, from_dboffset: float, to_dboffset: float) 
     Tensor, shape (..., T)
         Rescaled signal.
     """
-    from_dboffset = _finite_number(from_dboffset, "from_dboffset")
-    to_dboffset = _finite_number(to_dboffset, "to_dboffset")
+    from_dboffset = check_number(from_dboffset, "from_dboffset")
+    to_dboffset = check_number(to_dboffset, "to_dboffset")
     return _signal(x) * 10 ** ((from_dboffset - to_dboffset) / 20)
 
 
@@ -252,7 +248,7 @@ def setdbspl(
     """
     x = _signal(x)
     level = check_number(level, "level", finite=False)
-    dboffset = _finite_number(dboffset, "dboffset")
+    dboffset = check_number(dboffset, "dboffset")
     if level == math.inf:
         raise ValueError(f"level must be a number below +inf dB SPL, got {level}")
     if level == -math.inf:

@@ -164,7 +164,20 @@ def test_training_steps_update_every_parameter():
     assert bool((stage.tau > 0).all()) and float(stage.limit.detach()) > 1
 
 
+def test_amt_identity_and_float64_design():
+    stage = AdaptLoop(16000.0, preset="adt_osses2021")
+    assert stage.amt_equivalent() == "adaptloop 'adt_osses2021'"
+    assert {b.dtype for b in stage.buffers()} == {torch.float64}
+    x = torch.rand(2, 3, 400, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    # float32 differs from float64 by the rounding of the signal only (the time constants
+    # and the floor are not rounded to float32)
+    y64 = AdaptLoop(16000.0, preset="adt_osses2021", dtype=torch.float64)(x)
+    assert torch.equal(stage(x), y64)
+
+
 def test_errors():
+    with pytest.raises(TypeError, match="learnable"):
+        AdaptLoop(16000.0, learnable="no")
     with pytest.raises(ValueError, match="preset"):
         AdaptLoop(16000.0, preset="adt_foo")
     with pytest.raises(ValueError, match="tau"):

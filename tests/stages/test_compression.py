@@ -31,9 +31,9 @@ def _cases():
         if "variants" in name:
             source = f"king2019__{stim}__basef1000_dboffset100.mat"
             yield name, "step_compressed_response_compression_power", source, \
-                {"method": "compression_power", "dboffset": 100.0}
+                {"preset": "compression_power", "dboffset": 100.0}
             yield name, "step_compressed_response_no_compression", source, \
-                {"method": "no_compression", "dboffset": 100.0}
+                {"preset": "no_compression", "dboffset": 100.0}
         elif name.endswith("dboffsetdefault.mat"):  # king2019(x, fs, basef): dboffset 93.98
             yield name, "step_compressed_response", name.replace("dboffsetdefault",
                                                                  "dboffset100"), {}
@@ -79,17 +79,17 @@ def test_per_channel_exponent():
     torch.manual_seed(0)
     x = torch.randn(2, 3, 200, dtype=torch.float64) * 0.01
     n = [0.3, 0.6, 1.0]
-    for method in ("compression_brokenstick", "compression_power"):
-        y = king2019_compression(x, method, n, dboffset=100.0)
+    for preset in ("compression_brokenstick", "compression_power"):
+        y = king2019_compression(x, preset, n, dboffset=100.0)
         for c in range(3):
             torch.testing.assert_close(
-                y[:, c], king2019_compression(x[:, c], method, n[c], dboffset=100.0),
+                y[:, c], king2019_compression(x[:, c], preset, n[c], dboffset=100.0),
                 rtol=1e-15, atol=0)  # vectorised pow may round differently by an ulp
 
 
 def test_silence_and_extremes_finite_with_finite_gradients():
-    for method in ("compression_brokenstick", "compression_power"):
-        stage = King2019Compression(method, learnable=True, dtype=torch.float64)
+    for preset in ("compression_brokenstick", "compression_power"):
+        stage = King2019Compression(preset, learnable=True, dtype=torch.float64)
         x = torch.zeros(2, 100, dtype=torch.float64, requires_grad=True)
         y = stage(x)
         assert torch.equal(y, torch.zeros_like(y))
@@ -99,14 +99,14 @@ def test_silence_and_extremes_finite_with_finite_gradients():
         assert torch.isfinite(stage(loud)).all()
 
 
-@pytest.mark.parametrize("method", ["compression_brokenstick", "compression_power"])
-def test_gradcheck(method):
+@pytest.mark.parametrize("preset", ["compression_brokenstick", "compression_power"])
+def test_gradcheck(preset):
     torch.manual_seed(1)
     x = torch.randn(2, 3, 20, dtype=torch.float64) * 0.01
     x = (x + 1e-3 * torch.sign(x)).requires_grad_()
     n = torch.tensor([0.3, 0.5, 0.7], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda v, e: king2019_compression(v, method, e, dboffset=100.0), (x, n))
+        lambda v, e: king2019_compression(v, preset, e, dboffset=100.0), (x, n))
 
 
 def test_training_steps_update_exponent():
@@ -127,9 +127,19 @@ def test_training_steps_update_exponent():
     assert bool((stage.exponent.detach() > 0.3).all())
 
 
+def test_amt_identity():
+    stage = King2019Compression("compression_power")
+    assert stage.preset == "compression_power"
+    assert stage.amt_equivalent() == "king2019 'compression_power'"
+
+
 def test_errors():
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="preset"):
         King2019Compression("compression_log")
+    with pytest.raises(ValueError, match="preset"):
+        King2019Compression("brokenstick")  # AMT's flag names only
+    with pytest.raises(TypeError, match="learnable"):
+        King2019Compression(learnable="yes")
     with pytest.raises(ValueError, match="exponent"):
         King2019Compression(exponent=-1)
     with pytest.raises(ValueError, match="exponent"):

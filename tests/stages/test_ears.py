@@ -43,13 +43,13 @@ def test_filters_match_amt(fs):
     assert _rel(middleearfilter(fs, "jepsen2008").numpy(), d["me_jepsen2008_b"][0]) < 1e-13
     np.testing.assert_array_equal(headphonefilter().numpy(), d["hp_data_pralong1996"])
     np.testing.assert_array_equal(middleearfilter().numpy(), d["me_data_lopezpoveda2001"])
-    for kind in ("lopezpoveda2001", "jepsen2008"):
-        gain = max_gain_db(middleearfilter(fs, kind))
-        assert abs(gain - d[f"me_{kind}_maxgain_db"][0, 0]) < 1e-12
-    for kind in IIR:  # closed forms / Butterworth: within a few ulp
-        b, a = middleearfilter(fs, kind)
-        assert _rel(b.numpy().reshape(d[f"me_{kind}_b"].shape), d[f"me_{kind}_b"]) < 1e-14
-        assert _rel(a.numpy().reshape(d[f"me_{kind}_a"].shape), d[f"me_{kind}_a"]) < 1e-14
+    for preset in ("lopezpoveda2001", "jepsen2008"):
+        gain = max_gain_db(middleearfilter(fs, preset))
+        assert abs(gain - d[f"me_{preset}_maxgain_db"][0, 0]) < 1e-12
+    for preset in IIR:  # closed forms / Butterworth: within a few ulp
+        b, a = middleearfilter(fs, preset)
+        assert _rel(b.numpy().reshape(d[f"me_{preset}_b"].shape), d[f"me_{preset}_b"]) < 1e-14
+        assert _rel(a.numpy().reshape(d[f"me_{preset}_a"].shape), d[f"me_{preset}_a"]) < 1e-14
 
 
 def test_module_filtering_and_dau1997_options():
@@ -100,12 +100,28 @@ def test_learnable_taps_gradcheck_and_train():
     assert losses[-1] < losses[0]
 
 
+def test_amt_identity_and_float64_coefficients():
+    me = MiddleEarFilter(16000, preset="zilany2009")
+    assert me.preset == "zilany2009"
+    assert me.amt_equivalent() == "middleearfilter 'zilany2009'"
+    assert HeadphoneFilter(16000).amt_equivalent() == "headphonefilter"
+    assert me.b.dtype == me.a.dtype == torch.float64  # designed in float64, cast when used
+    x = torch.randn(2, 700, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    y64 = MiddleEarFilter(16000, "zilany2009", dtype=torch.float64)(x)
+    y32 = me(x.float())
+    assert y32.dtype == torch.float32
+    assert float((y32.double() - y64).abs().max() / y64.abs().max()) <= 1e-6
+
+
 @pytest.mark.parametrize("make,exc,match", [
     (lambda: MiddleEarFilter(0), ValueError, "fs"),
-    (lambda: MiddleEarFilter(16000, "goode"), ValueError, "kind"),
+    (lambda: MiddleEarFilter(16000, "goode"), ValueError, "preset"),
     (lambda: MiddleEarFilter(16000, phase="linear"), ValueError, "phase"),
     (lambda: MiddleEarFilter(16000, "zilany2009", compensate_delay=True), ValueError,
      "compensate_delay"),
+    (lambda: MiddleEarFilter(16000, compensate_delay="no"), TypeError, "compensate_delay"),
+    (lambda: MiddleEarFilter(16000, normalize_gain=1), TypeError, "normalize_gain"),
+    (lambda: HeadphoneFilter(16000, learnable="yes"), TypeError, "learnable"),
     (lambda: HeadphoneFilter(-5), ValueError, "fs"),
     (lambda: middleearfilter(None, "verhulst2012"), ValueError, "fs"),
     (lambda: HeadphoneFilter(16000)(torch.zeros(3, dtype=torch.int32)), TypeError, "floating"),

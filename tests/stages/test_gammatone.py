@@ -68,8 +68,9 @@ def test_auditoryfilterbank_matches_amt(path):
     module = GammatoneFilterbank(fs, dtype=torch.float64)
     np.testing.assert_array_equal(module.fc0.numpy(), d["fc"][0])
     y64 = module(x).numpy()
-    # float64: README target 1e-9 (AMT's own floor at 87 Hz is 3.7e-8, but the direct
-    # form with identical coefficients reproduces AMT bit for bit, so 1e-12 is ample).
+    # float64: the reference set README's target 1e-9 (AMT's own floor at 87 Hz is 3.7e-8,
+    # but the direct form with identical coefficients reproduces AMT bit for bit, so 1e-12
+    # is ample).
     for k in range(ref.shape[0]):
         assert _rel(y64[k], ref[k]) <= 1e-12, k
     y32 = GammatoneFilterbank(fs)(x.float()).double().numpy()
@@ -155,7 +156,33 @@ def test_float64_module_equals_design_at_init():
     np.testing.assert_array_equal(fb(x).detach().numpy(), fixed(x).numpy())
 
 
+def test_float32_learnable_module_equals_design_at_init():
+    # the design inputs fc0/betamul0 are float64 buffers: no float32 rounding of fc
+    fb = GammatoneFilterbank(44100, learnable=True)
+    fixed = GammatoneFilterbank(44100)
+    x = torch.randn(300)
+    with torch.no_grad():
+        np.testing.assert_array_equal(fb(x).numpy(), fixed(x).numpy())
+
+
+def test_float64_design_buffers_and_cached_learnable_design():
+    fb = GammatoneFilterbank(16000, fc=[250.0, 1000.0], learnable=True)
+    assert fb.amt_equivalent() == "auditoryfilterbank"
+    assert GammatoneFilterbank(16000, kind="real").amt_equivalent() == \
+        "gammatone 'real' 'allpole'"
+    fb.double().float()
+    assert fb.section_a.dtype == torch.complex128  # complex float64 design kept
+    assert fb.fc0.dtype == torch.float64 and fb.log_fc_scale.dtype == torch.float32
+    x = torch.randn(2, 200)
+    with torch.no_grad():
+        y = fb(x)
+        assert fb.design() is fb.design()  # cached while the parameters do not change
+        fb.log_fc_scale.add_(0.05)  # an optimizer step edits in place: re-designed
+        assert not torch.equal(fb(x), y)
+
+
 @pytest.mark.parametrize("kwargs,exc,match", [
+    ({"fs": 16000, "learnable": "yes"}, TypeError, "learnable"),
     ({"fs": 0}, ValueError, "fs"),
     ({"fs": -1.0}, ValueError, "fs"),
     ({"fs": 16000, "fc": [9000.0]}, ValueError, "fc"),

@@ -128,10 +128,18 @@ def test_gradcheck(method, backend):
         assert torch.autograd.gradcheck(lambda v: ihc_envelope(v, 8000.0, method), (x,))
 
 
+def test_amt_identity_and_float64_design():
+    stage = IHCEnvelope(16000.0, preset="ihc_breebaart2001")
+    assert stage.preset == "ihc_breebaart2001"
+    assert stage.amt_equivalent() == "ihcenvelope 'ihc_breebaart2001'"
+    assert stage.b.dtype == stage.a.dtype == torch.float64
+    assert stage.double().float().b.dtype == torch.float64  # kept when the module is cast
+
+
 def test_errors():
     with pytest.raises(NotImplementedError, match="comp_meddishaircell"):
         IHCEnvelope(16000.0, "ihc_meddis1990")
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="preset"):
         IHCEnvelope(16000.0, "ihc_foo")
     with pytest.raises(ValueError, match="filter_order"):
         IHCEnvelope(16000.0, "ihc_lindemann1986", filter_order=2)

@@ -22,8 +22,7 @@ import torch
 
 from torch_amt import _checks
 
-__all__ = ["poly", "roots", "butter", "octave_butter", "octave_poly", "freqz",
-           "straight_through"]
+__all__ = ["poly", "roots", "butter", "octave_butter", "freqz", "straight_through"]
 
 _BTYPES = {"low": "lowpass", "lowpass": "lowpass", "high": "highpass", "highpass": "highpass",
            "bandpass": "bandpass", "band": "bandpass", "pass": "bandpass",
@@ -33,6 +32,12 @@ _BTYPES = {"low": "lowpass", "lowpass": "lowpass", "high": "highpass", "highpass
 def poly(roots: torch.Tensor) -> torch.Tensor:
     """Coefficients of the monic polynomial with the given roots (MATLAB/NumPy ``poly``).
 
+    Expanded as Octave's ``poly`` does, ``y(2:j+1) -= v(j) .* y(1:j)`` one root at a time
+    in the given order, with complex products written out in real arithmetic
+    (``ac - bd``, ``ad + bc``): that is what Octave computes, so float64 coefficients
+    equal Octave's bit for bit (vectorised complex multiplication may use fused
+    multiply-adds and differ in the last bit). Differentiable.
+
     Parameters
     ----------
     roots : Tensor, shape (..., n)
@@ -41,19 +46,30 @@ def poly(roots: torch.Tensor) -> torch.Tensor:
     Returns
     -------
     Tensor, shape (..., n + 1)
-        ``[1, c_1, ..., c_n]`` with ``Π_k (z - r_k) = Σ_j c_j z^(n-j)``, expanded one
-        root at a time in the given order (the order NumPy and Octave use).
+        ``[1, c_1, ..., c_n]`` with ``Π_k (z - r_k) = Σ_j c_j z^(n-j)``; complex when
+        ``roots`` is complex.
     """
     if not isinstance(roots, torch.Tensor):
         raise TypeError(f"roots must be a torch.Tensor, got {type(roots).__name__}")
     if roots.ndim == 0:
         raise ValueError("roots must have at least one axis (the roots), got a 0-d tensor")
-    c = torch.ones(*roots.shape[:-1], 1, dtype=roots.dtype, device=roots.device)
+    if not roots.is_complex():
+        c = torch.ones(*roots.shape[:-1], 1, dtype=roots.dtype, device=roots.device)
+        for k in range(roots.shape[-1]):
+            zero = torch.zeros_like(c[..., :1])
+            c = torch.cat([c, zero], -1) - torch.cat([zero, roots[..., k:k + 1] * c], -1)
+        return c
+    rr, ri = roots.real, roots.imag
+    cr = torch.ones(*roots.shape[:-1], 1, dtype=rr.dtype, device=rr.device)
+    ci = torch.zeros_like(cr)
     for k in range(roots.shape[-1]):
-        r = roots[..., k : k + 1]
-        c = torch.cat([c, torch.zeros_like(c[..., :1])], dim=-1) - torch.cat(
-            [torch.zeros_like(c[..., :1]), r * c], dim=-1)
-    return c
+        vr, vi = rr[..., k:k + 1], ri[..., k:k + 1]
+        pr = vr * cr - vi * ci
+        pi = vr * ci + vi * cr
+        zero = torch.zeros_like(cr[..., :1])
+        cr = torch.cat([cr, zero], -1) - torch.cat([zero, pr], -1)
+        ci = torch.cat([ci, zero], -1) - torch.cat([zero, pi], -1)
+    return torch.complex(cr, ci)
 
 
 def roots(a: torch.Tensor) -> torch.Tensor:
@@ -74,8 +90,9 @@ def roots(a: torch.Tensor) -> torch.Tensor:
     return torch.linalg.eigvals(companion)
 
 
-def octave_poly(roots: list[complex]) -> list[complex]:
-    """Octave's ``poly``: expand ``Π (z - r_k)`` one root at a time, Python complex scalars."""
+def _poly_scalar(roots: list[complex]) -> list[complex]:
+    """:func:`poly` for Python complex scalars (same expansion, same rounding), for
+    :func:`octave_butter`, which designs one filter at a time in scalar arithmetic."""
     y = [complex(1.0)] + [complex(0.0)] * len(roots)
     for j, r in enumerate(roots, start=1):
         prev = y[:j]
@@ -160,8 +177,8 @@ def octave_butter(order: int, wn, btype: str = "low") -> tuple[np.ndarray, np.nd
     zpoles = [_bilinear_point(p) for p in poles]
     zzeros = [_bilinear_point(z) for z in zeros]
     zzeros += [complex(-1.0)] * (len(zpoles) - len(zzeros))
-    b = np.array([(zgain * c).real for c in octave_poly(zzeros)])
-    a = np.array([c.real for c in octave_poly(zpoles)])
+    b = np.array([(zgain * c).real for c in _poly_scalar(zzeros)])
+    a = np.array([c.real for c in _poly_scalar(zpoles)])
     return b, a
 
 

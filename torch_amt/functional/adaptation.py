@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from torch_amt._checks import check_choice, check_fs, check_number, check_signal, check_values
+from torch_amt.dsp import libm
 from torch_amt.dsp.adaptloop import adaptloop_recurrence
 
 __all__ = ["AdaptLoopPreset", "ADAPTLOOP_PRESETS", "adaptloop", "adaptloop_core",
@@ -69,35 +70,6 @@ ADAPTLOOP_PRESETS: dict[str, AdaptLoopPreset] = {
                         20 * math.log10(2e-7) + ADAPTLOOP_DBOFFSET),
     )
 }
-
-
-class _LibmExp(torch.autograd.Function):
-    """``exp`` of the C library on CPU (bit-identical to Octave's), ``torch.exp`` elsewhere."""
-
-    @staticmethod
-    def forward(ctx, t):
-        if t.device.type == "cpu":
-            values = [math.exp(v) for v in t.detach().reshape(-1).tolist()]
-            y = torch.tensor(values, dtype=t.dtype).reshape(t.shape)
-        else:
-            y = torch.exp(t)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * y
-
-
-def _libm_pow(t: torch.Tensor, exponent: torch.Tensor) -> torch.Tensor:
-    """``t ** exponent`` (broadcast) with the C library's ``pow`` on CPU; not differentiable."""
-    t, exponent = torch.broadcast_tensors(t.detach(), exponent.to(t))
-    if t.device.type != "cpu":
-        return torch.pow(t, exponent)
-    values = [math.pow(a, b) for a, b in zip(t.reshape(-1).tolist(),
-                                             exponent.reshape(-1).tolist(), strict=True)]
-    return torch.tensor(values, dtype=t.dtype).reshape(t.shape)
 
 
 def minspl_to_minlvl(minspl, dtype: torch.dtype = torch.float64,
@@ -178,11 +150,11 @@ def adaptloop_core(x: torch.Tensor, fs: float, tau: torch.Tensor, limit: torch.T
     n_loops = tau.numel()
     # comp_adaptloop.m, line by line
     b0 = 1 / (tau * fs)
-    a1 = _LibmExp.apply(-b0)
+    a1 = libm.exp(-b0)
     b0 = 1 - a1
-    corr = _libm_pow(minlvl, torch.tensor(1 / 2**n_loops, **f64))  # (C, 1)
+    corr = libm.pow(minlvl, 1 / 2**n_loops)  # (C, 1)
     mult = 100 / (1 - corr)
-    s0 = _libm_pow(minlvl, 1 / 2 ** torch.arange(1, n_loops + 1, **f64))  # (C, L)
+    s0 = libm.pow(minlvl, 1 / 2 ** torch.arange(1, n_loops + 1, **f64))  # (C, L)
     maxvalue = (1 - s0 * s0) * limit - 1
     factor = maxvalue * 2
     expfac = -2 / maxvalue

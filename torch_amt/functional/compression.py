@@ -21,8 +21,8 @@ import torch
 from torch_amt._checks import check_choice, check_number, check_signal, check_values
 from torch_amt.levels import DBSPL_AMT
 
-__all__ = ["CompressionMethod", "COMPRESSION_METHODS", "knee_amplitude", "broken_stick",
-           "power_compression", "king2019_compression"]
+__all__ = ["CompressionMethod", "COMPRESSION_METHODS", "get_compression", "knee_amplitude",
+           "broken_stick", "power_compression", "king2019_compression"]
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,7 @@ class CompressionMethod:
     kind: str
 
 
-#: AMT 1.4.0 ``king2019`` compression flags (``arg_king2019``); the short names
-#: ``'brokenstick'``, ``'power'``, ``'none'`` are accepted too.
+#: AMT 1.4.0 ``king2019`` compression flags (``arg_king2019``).
 COMPRESSION_METHODS: dict[str, CompressionMethod] = {
     m.name: m
     for m in (
@@ -51,8 +50,11 @@ COMPRESSION_METHODS: dict[str, CompressionMethod] = {
         CompressionMethod("no_compression", "none"),
     )
 }
-_ALIASES = {"brokenstick": "compression_brokenstick", "power": "compression_power",
-            "none": "no_compression"}
+
+
+def get_compression(preset: str) -> CompressionMethod:
+    """Look up an AMT ``king2019`` compression flag in :data:`COMPRESSION_METHODS`."""
+    return COMPRESSION_METHODS[check_choice(preset, "preset", tuple(COMPRESSION_METHODS))]
 
 
 def knee_amplitude(knee_db: float, dboffset: float) -> float:
@@ -119,7 +121,7 @@ def _power_law(x: torch.Tensor, knee: float, exponent) -> torch.Tensor:
     return torch.where(zero, torch.zeros_like(x), y)
 
 
-def king2019_compression(x: torch.Tensor, method: str = "compression_brokenstick",
+def king2019_compression(x: torch.Tensor, preset: str = "compression_brokenstick",
                          exponent=0.3, knee_db: float = 30.0,
                          dboffset: float = DBSPL_AMT) -> torch.Tensor:
     """King et al. (2019) compression stage (AMT ``king2019`` between filterbank and IHC).
@@ -128,9 +130,9 @@ def king2019_compression(x: torch.Tensor, method: str = "compression_brokenstick
     ----------
     x : Tensor, shape (..., F, T)
         Gammatone filterbank output; time last.
-    method : str
-        ``'compression_brokenstick'`` (default), ``'compression_power'`` or
-        ``'no_compression'`` (AMT flags; ``'brokenstick'``, ``'power'``, ``'none'`` too).
+    preset : str
+        AMT flag: ``'compression_brokenstick'`` (default), ``'compression_power'`` or
+        ``'no_compression'``.
     exponent : float or Tensor, shape () or (F,)
         Exponent ``n`` (AMT keyval ``compression_n``, default 0.3), per channel allowed.
     knee_db : float
@@ -151,15 +153,13 @@ def king2019_compression(x: torch.Tensor, method: str = "compression_brokenstick
     Am. 145(4), 2277–2293 (2019).
     """
     x = check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T) or (..., F, T)")
-    return apply_compression(x, method, exponent, knee_db, dboffset)
+    return apply_compression(x, preset, exponent, knee_db, dboffset)
 
 
-def apply_compression(x: torch.Tensor, method: str, exponent, knee_db: float,
+def apply_compression(x: torch.Tensor, preset: str, exponent, knee_db: float,
                       dboffset: float) -> torch.Tensor:
     """:func:`king2019_compression` without the check of ``x`` (for callers that made it)."""
-    name = _ALIASES.get(method, method)
-    kind = COMPRESSION_METHODS[check_choice(name, "method", tuple(COMPRESSION_METHODS)
-                                            + tuple(_ALIASES))].kind
+    kind = get_compression(preset).kind
     if kind == "none":
         return x
     knee = knee_amplitude(knee_db, dboffset)

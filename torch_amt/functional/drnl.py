@@ -27,11 +27,13 @@ from torch_amt.functional.gammatone import (
     filter_channels,
     gammatone_design,
 )
+from torch_amt.levels import DBSPL_AMT
 from torch_amt.scales import audfiltbw, erbspacebw
 
 __all__ = [
     "DRNLParams",
     "DRNL_PRESETS",
+    "resolve_preset",
     "CHANNEL_QUANTITIES",
     "DRNLDesign",
     "drnl_channel_values",
@@ -41,7 +43,6 @@ __all__ = [
     "lopezpoveda2001",
 ]
 
-DBSPL_AMT = 93.98  # AMT 1.4.0 dbspl(1), the level of an rms of 1 that lopezpoveda2001 assumes
 PATHS = ("bothparts", "linonly", "nlinonly")
 
 
@@ -113,13 +114,22 @@ class DRNLParams:
 
 
 #: AMT parameter sets: the defaults (Lopez-Poveda & Meddis 2001, human) and the group
-#: ``jepsen2008`` of ``arg_lopezpoveda2001`` (Jepsen et al. 2008; see README quirk 1).
+#: ``jepsen2008`` of ``arg_lopezpoveda2001`` (Jepsen et al. 2008). AMT 1.x's own
+#: ``lopezpoveda2001(x, fs, 'jepsen2008')`` never returns (the group contains its own
+#: name as a flag, which ``ltfatarghelper`` re-expands forever); these are its values.
 DRNL_PRESETS: dict[str, DRNLParams] = {
     "lopezpoveda2001": DRNLParams(),
     "jepsen2008": DRNLParams(lin_bw=(0.03728, 0.75), lin_lp_cutoff=(-0.06762, 1.01),
                              nlin_bw_before=(-0.03193, 0.77), compresslimit=1500.0,
                              nlin_ngt_before=2, middleear="jepsen2008"),
 }
+
+def resolve_preset(preset: str | DRNLParams) -> DRNLParams:
+    """The parameters of a preset name (:data:`DRNL_PRESETS`), or ``preset`` itself."""
+    if isinstance(preset, DRNLParams):
+        return preset
+    return DRNL_PRESETS[_checks.check_choice(preset, "preset", tuple(DRNL_PRESETS))]
+
 
 #: Per-channel quantities derived from the parameters (and made learnable by the module).
 CHANNEL_QUANTITIES = ("lin_fc", "lin_bw", "lin_gain", "lin_lp_cutoff", "nlin_fc_before",
@@ -207,7 +217,14 @@ def broken_stick(y: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Ten
 
 
 def _lowpass(y: torch.Tensor, ba: tuple[torch.Tensor, torch.Tensor], n: int) -> torch.Tensor:
-    b, a = (t.to(y.dtype) for t in ba)
+    """``n`` passes of the low-pass ``ba``; float64 coefficients are kept for any signal.
+
+    The 2nd-order Butterworth low-passes of the low channels have poles within ~1e-3 of
+    the unit circle: rounded to float32 their coefficients move the output by ~1e-4
+    relative, so only the signal is in the signal's precision (:func:`lfilter`
+    accumulates in double precision and keeps double-precision coefficients).
+    """
+    b, a = (t.to(y.device) for t in ba)
     for _ in range(n):
         y = lfilter(y, b, a)
     return y
@@ -276,7 +293,7 @@ def drnl(x: torch.Tensor, fs: float, design: DRNLDesign, params: DRNLParams, *,
 
 
 def lopezpoveda2001(x: torch.Tensor, fs: float, flow: float = 80.0, fhigh: float = 8000.0, *,
-                    params: DRNLParams | str = "lopezpoveda2001", bwmul: float = 1.0,
+                    preset: DRNLParams | str = "lopezpoveda2001", bwmul: float = 1.0,
                     basef: float | None = None, dboffset: float = DBSPL_AMT,
                     path: str = "bothparts") -> tuple[torch.Tensor, torch.Tensor]:
     """AMT 1.4.0 ``[outsig, fc] = lopezpoveda2001(x, fs, flow, fhigh, ...)``.
@@ -289,8 +306,9 @@ def lopezpoveda2001(x: torch.Tensor, fs: float, flow: float = 80.0, fhigh: float
         Sampling rate in Hz.
     flow, fhigh : float
         Range of the 1-ERB-spaced channel centre frequencies (AMT 80, 8000 Hz).
-    params : DRNLParams or {'lopezpoveda2001', 'jepsen2008'}
-        Parameter set (AMT defaults, or the ``jepsen2008`` group).
+    preset : {'lopezpoveda2001', 'jepsen2008'} or DRNLParams
+        Parameter set: AMT's defaults, or its ``jepsen2008`` flag group (a
+        :class:`DRNLParams` for any other values).
     bwmul, basef : float
         Channel spacing (ERB) and forced centre frequency (AMT ``bwmul``, ``basef``).
     dboffset : float
@@ -313,8 +331,7 @@ def lopezpoveda2001(x: torch.Tensor, fs: float, flow: float = 80.0, fhigh: float
     """
     x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
     fs = _checks.check_fs(fs)
-    params = DRNL_PRESETS[_checks.check_choice(params, "params", tuple(DRNL_PRESETS))] \
-        if isinstance(params, str) else params
+    params = resolve_preset(preset)
     fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
     design = drnl_design(drnl_channel_values(fc, params), fs, params)
     return drnl(x, fs, design, params, dboffset=dboffset, path=path), fc

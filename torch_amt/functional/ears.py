@@ -24,7 +24,7 @@ __all__ = [
     "PRALONG1996",
     "LOPEZPOVEDA2001_FIG2B",
     "JEPSEN2008_STAPES_IMPEDANCE",
-    "MIDDLE_EAR_KINDS",
+    "MIDDLE_EAR_PRESETS",
     "headphonefilter",
     "middleearfilter",
     "max_gain_db",
@@ -91,7 +91,7 @@ _PURIA = {  # AMT middleearfilter: verhulst2012/2015 include the 2x voltage-divi
     "verhulst2018": _Puria(600.0, 4000.0, 10 ** (18 / 20)),
 }
 
-MIDDLE_EAR_KINDS = ("lopezpoveda2001", "jepsen2008", "verhulst2012", "verhulst2015",
+MIDDLE_EAR_PRESETS = ("lopezpoveda2001", "jepsen2008", "verhulst2012", "verhulst2015",
                     "verhulst2018", "zilany2009", "zilany2009cat")
 PHASES = ("minimum", "zero")
 
@@ -192,17 +192,17 @@ def _zilany2009(fs: float, cat: bool) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(b, dtype=torch.float64), torch.tensor(a, dtype=torch.float64)
 
 
-def middleearfilter(fs: float | None = None, kind: str = "lopezpoveda2001",
+def middleearfilter(fs: float | None = None, preset: str = "lopezpoveda2001",
                     phase: str = "minimum", order: int = 512
                     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Middle-ear filter, AMT ``[b, a] = middleearfilter(fs, kind, phase, 'order', order)``.
+    """Middle-ear filter, AMT ``[b, a] = middleearfilter(fs, preset, phase, 'order', order)``.
 
     Parameters
     ----------
     fs : float, optional
-        Sampling rate in Hz. Without it the data table of ``kind`` is returned (AMT
+        Sampling rate in Hz. Without it the data table of ``preset`` is returned (AMT
         ``middleearfilter()``; only for ``'lopezpoveda2001'`` and ``'jepsen2008'``).
-    kind : str
+    preset : str
         AMT filter type flag:
 
         * ``'lopezpoveda2001'`` (default): FIR (order 512) on the stapes-velocity data of
@@ -216,14 +216,14 @@ def middleearfilter(fs: float | None = None, kind: str = "lopezpoveda2001",
           sections (Ibrahim 2012; Zilany & Bruce 2006).
     phase : {'minimum', 'zero'}
         For ``'lopezpoveda2001'``: minimum phase (AMT default) or the linear-phase
-        ``fir2`` output (AMT ``'zero'``). Ignored for the other kinds.
+        ``fir2`` output (AMT ``'zero'``). Ignored for the other presets.
     order : int
         FIR order (AMT ``'order'``, 512).
 
     Returns
     -------
     Tensor or (Tensor, Tensor), float64
-        FIR kinds: taps ``b (order + 1,)`` (``a = 1``). IIR kinds: ``(b, a)`` of shape
+        FIR presets: taps ``b (order + 1,)`` (``a = 1``). IIR presets: ``(b, a)`` of shape
         ``(3,)`` (verhulst) or ``(3, 3)`` (zilany, one row per cascaded section).
         Without ``fs``: the data table ``(k, 2)``.
 
@@ -239,31 +239,31 @@ def middleearfilter(fs: float | None = None, kind: str = "lopezpoveda2001",
     pressure levels in the normal and impaired auditory periphery", J. Acoust. Soc. Am.
     120, 1446-1466, 2006. R. Ibrahim, PhD thesis, McMaster University, 2012.
     """
-    _checks.check_choice(kind, "kind", MIDDLE_EAR_KINDS)
+    _checks.check_choice(preset, "preset", MIDDLE_EAR_PRESETS)
     _checks.check_choice(phase, "phase", PHASES)
     if fs is None:
-        if kind == "lopezpoveda2001":
+        if preset == "lopezpoveda2001":
             return torch.tensor(LOPEZPOVEDA2001_FIG2B, dtype=torch.float64)
-        if kind == "jepsen2008":
+        if preset == "jepsen2008":
             data = torch.tensor(JEPSEN2008_STAPES_IMPEDANCE, dtype=torch.float64)
             return torch.stack([data[:, 0], 1 / data[:, 1]], -1)
-        raise ValueError(f"fs is required for kind={kind!r} (only the FIR kinds have a data "
-                         "table)")
+        raise ValueError(f"fs is required for preset={preset!r} (only the FIR presets have a "
+                         "data table)")
     fs = _checks.check_fs(fs)
     order = _checks.check_positive(order, "order", integer=True)
-    if kind == "lopezpoveda2001":
+    if preset == "lopezpoveda2001":
         return _lopezpoveda2001_fir(fs, order, phase)
-    if kind == "jepsen2008":
+    if preset == "jepsen2008":
         return _jepsen2008_fir(fs, order)
-    if kind in _PURIA:
-        puria = _PURIA[kind]
+    if preset in _PURIA:
+        puria = _PURIA[preset]
         if puria.f_high >= fs / 2:
-            raise ValueError(f"fs = {fs} Hz is too low for the {kind} middle ear (band edge "
+            raise ValueError(f"fs = {fs} Hz is too low for the {preset} middle ear (band edge "
                              f"{puria.f_high} Hz must be below fs/2)")
         b, a = butter(1, torch.tensor([puria.f_low, puria.f_high], dtype=torch.float64), fs,
                       "bandpass")
         return b * puria.gain, a
-    return _zilany2009(fs, kind == "zilany2009cat")
+    return _zilany2009(fs, preset == "zilany2009cat")
 
 
 def max_gain_db(b: torch.Tensor, a: torch.Tensor | float = 1.0, n: int = 8192) -> float:
@@ -306,18 +306,20 @@ def ear_filter(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor | None = None,
     Notes
     -----
     float64 on the CPU kernel filters FIRs with ``lfilter`` (Octave's ``filter``
-    arithmetic, bit for bit); otherwise FIRs go through exact FFT convolution.
+    arithmetic, bit for bit); otherwise FIRs go through exact FFT convolution, with the
+    taps in the signal's precision. IIR coefficients keep their precision (``lfilter``
+    accumulates in double precision whatever the signal's).
     """
-    b = b.to(device=x.device, dtype=x.dtype)
     if delay:
         x = torch.nn.functional.pad(x, (0, delay))
     if a is None:
+        b = b.to(device=x.device, dtype=x.dtype)
         if x.dtype == torch.float64 and x.device.type == "cpu" and get_backend() != "torch":
             y = lfilter(x, b, torch.ones(1, dtype=x.dtype))
         else:
             y = fftconvolve(x, b, length=x.shape[-1])
     else:
-        a = a.to(device=x.device, dtype=x.dtype)
+        b, a = b.to(x.device), a.to(x.device)
         y = x
         for k in range(b.shape[0] if b.ndim == 2 else 1):
             y = lfilter(y, b[k] if b.ndim == 2 else b, a[k] if a.ndim == 2 else a)

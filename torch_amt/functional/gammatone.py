@@ -8,8 +8,8 @@ coefficients equal AMT's bit for bit on the CPU:
   take their *values* from the C math library, as Octave does (torch's vectorised
   versions may differ in the last bit); their gradients come from torch autograd;
 * polynomials are expanded with Octave's ``poly`` loop, one root at a time, with
-  complex products written out in real arithmetic (``ac - bd``, ``ad + bc``), which
-  is what Octave computes;
+  complex products written out in real arithmetic (:func:`torch_amt.dsp.design.poly`),
+  which is what Octave computes;
 * complex division is Smith's algorithm (libgcc's ``__divdc3`` for normal numbers).
 
 Filtering: float64 uses AMT's direct-form polynomials (``filter(b, a, x)``), which
@@ -27,14 +27,13 @@ import torch
 
 from torch_amt import _checks
 from torch_amt.dsp import libm
-from torch_amt.dsp.design import roots
+from torch_amt.dsp.design import poly, roots
 from torch_amt.dsp.iir import get_backend, lfilter
 from torch_amt.scales import audfiltbw, erbspacebw
 
 __all__ = [
     "GammatoneDesign",
     "default_betamul",
-    "octave_poly",
     "gammatone_coefficients",
     "gammatone_design",
     "gammatone_filter",
@@ -66,42 +65,6 @@ def _complex_divide(ar, ai, br, bi):
 
 
 # --------------------------------------------------------------------------- design
-
-
-def octave_poly(roots: torch.Tensor) -> torch.Tensor:
-    """Monic polynomial with the given roots, computed exactly as Octave's ``poly``.
-
-    Octave expands ``y(2:j+1) -= v(j) .* y(1:j)`` root by root, with plain complex
-    products; writing the products out in real arithmetic reproduces its rounding
-    (vectorised complex multiplication in torch/NumPy may use fused multiply-adds).
-
-    Parameters
-    ----------
-    roots : Tensor, shape (..., n)
-        Real or complex roots, in the order AMT passes them; leading axes are batch axes.
-
-    Returns
-    -------
-    Tensor, shape (..., n + 1)
-        ``[1, c_1, ..., c_n]``, complex when ``roots`` is complex.
-    """
-    if not roots.is_complex():
-        c = torch.ones(*roots.shape[:-1], 1, dtype=roots.dtype, device=roots.device)
-        for k in range(roots.shape[-1]):
-            zero = torch.zeros_like(c[..., :1])
-            c = torch.cat([c, zero], -1) - torch.cat([zero, roots[..., k:k + 1] * c], -1)
-        return c
-    rr, ri = roots.real, roots.imag
-    cr = torch.ones(*roots.shape[:-1], 1, dtype=rr.dtype, device=rr.device)
-    ci = torch.zeros_like(cr)
-    for k in range(roots.shape[-1]):
-        vr, vi = rr[..., k:k + 1], ri[..., k:k + 1]
-        pr = vr * cr - vi * ci
-        pi = vr * ci + vi * cr
-        zero = torch.zeros_like(cr[..., :1])
-        cr = torch.cat([cr, zero], -1) - torch.cat([zero, pr], -1)
-        ci = torch.cat([ci, zero], -1) - torch.cat([zero, pi], -1)
-    return torch.complex(cr, ci)
 
 
 def default_betamul(n: int) -> float:
@@ -197,7 +160,7 @@ def gammatone_design(fc, fs: float, n: int = 4, betamul=None, *, kind: str = "co
         omega = -(two_pi * fc / fs)
         pole = torch.complex(decay * libm.cos(omega), decay * libm.sin(omega))
         gain = libm.pow(1 - decay, n)
-        a = octave_poly(pole[:, None].expand(-1, n))
+        a = poly(pole[:, None].expand(-1, n))
         ones = torch.ones_like(pole.real)
         section_a = torch.stack([ones.to(pole.dtype), -pole], -1)
         section_b = (1 - decay)[:, None].to(pole.dtype)
@@ -217,16 +180,16 @@ def gammatone_design(fc, fs: float, n: int = 4, betamul=None, *, kind: str = "co
     a0 = libm.hypot(*_complex_divide(num_re, num_im, den_re, den_im))
     gain = libm.pow(a0, n)
     pole_re = decay * cos_t
-    zero_b = octave_poly(pole_re[:, None].expand(-1, n))
+    zero_b = poly(pole_re[:, None].expand(-1, n))
     one = torch.ones_like(pole_re)
     if kind == "real":
         pole = torch.complex(pole_re, -(decay * sin_t))
-        a = octave_poly(torch.cat([pole[:, None].expand(-1, n),
+        a = poly(torch.cat([pole[:, None].expand(-1, n),
                                    pole.conj()[:, None].expand(-1, n)], -1)).real
         section_a = torch.stack([one, -2 * pole_re, decay * decay], -1)
     else:
         pole = torch.complex(pole_re, decay * sin_t)
-        a = octave_poly(pole[:, None].expand(-1, n))
+        a = poly(pole[:, None].expand(-1, n))
         section_a = torch.stack([one.to(pole.dtype), -pole], -1)
     if filtertype == "allpole":
         b = gain[:, None]

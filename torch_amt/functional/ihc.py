@@ -99,14 +99,14 @@ def _bernstein_rectify(x: torch.Tensor) -> torch.Tensor:
     return compressed.clamp_min(0).square().to(dtype)
 
 
-def ihc_lowpass(method: str, fs: float,
+def ihc_lowpass(preset: str, fs: float,
                 dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Low-pass coefficients of an IHC method, designed as AMT does: ``butter(n, 2*fc/fs)``.
 
-    Returns ``(b, a)`` (shape ``(order + 1,)`` each) or None for methods without a
-    low-pass (``'hilbert'``).
+    Returns ``(b, a)`` (shape ``(order + 1,)`` each, designed in float64 and returned in
+    ``dtype``) or None for methods without a low-pass (``'hilbert'``).
     """
-    spec = get_method(method)
+    spec = get_method(preset)
     if spec.cutoff is None:
         return None
     b, a = butter(spec.order, spec.cutoff, check_fs(fs), dtype=torch.float64)
@@ -136,16 +136,16 @@ def ihc_transduce(x: torch.Tensor, rectifier: str, b: torch.Tensor | None = None
     return y
 
 
-def get_method(method: str) -> IHCMethod:
+def get_method(preset: str) -> IHCMethod:
     """Look up an AMT ``ihcenvelope`` method (``NotImplementedError`` for ``ihc_meddis1990``)."""
-    if method in _NOT_IMPLEMENTED:
-        raise NotImplementedError(_NOT_IMPLEMENTED[method])
-    return IHC_METHODS[check_choice(method, "method", tuple(IHC_METHODS))]
+    if preset in _NOT_IMPLEMENTED:
+        raise NotImplementedError(_NOT_IMPLEMENTED[preset])
+    return IHC_METHODS[check_choice(preset, "preset", tuple(IHC_METHODS))]
 
 
-def ihc_envelope(x: torch.Tensor, fs: float, method: str = "ihc_dau1996", *,
+def ihc_envelope(x: torch.Tensor, fs: float, preset: str = "ihc_dau1996", *,
                  filter_order: int | None = None, minlvl: float | None = None) -> torch.Tensor:
-    """Inner-hair-cell envelope of ``x`` (AMT ``ihcenvelope(x, fs, method)``).
+    """Inner-hair-cell envelope of ``x`` (AMT ``ihcenvelope(x, fs, preset)``).
 
     Parameters
     ----------
@@ -153,7 +153,7 @@ def ihc_envelope(x: torch.Tensor, fs: float, method: str = "ihc_dau1996", *,
         Filterbank output (any leading axes, e.g. ``(B, F, T)``); time is the last axis.
     fs : float
         Sampling rate in Hz.
-    method : str
+    preset : str
         One of :data:`IHC_METHODS` (AMT flags ``'ihc_dau1996'``, ``'ihc_king2019'``,
         ``'ihc_breebaart2001'``, ``'ihc_lindemann1986'``, ``'ihc_relanoiborra2019'``,
         ``'ihc_bernstein1999'``, ``'hilbert'``). ``'ihc_meddis1990'`` raises
@@ -180,10 +180,10 @@ def ihc_envelope(x: torch.Tensor, fs: float, method: str = "ihc_dau1996", *,
     A. King, L. Varnet, and C. Lorenzi, J. Acoust. Soc. Am. 145, 2277 (2019).
     D. Gabor, J. IEE 93(26), 429–457 (1946).
     """
-    spec = get_method(method)
+    spec = get_method(preset)
     x = check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T)")
     passes = resolve_passes(spec, filter_order)
-    coefficients = ihc_lowpass(method, fs, x.dtype)
+    coefficients = ihc_lowpass(preset, fs, x.dtype)
     b, a = (None, None) if coefficients is None else coefficients
     return ihc_transduce(x, spec.rectifier, b, a, passes, minlvl)
 
@@ -193,7 +193,7 @@ def resolve_passes(spec: IHCMethod, filter_order: int | None) -> int:
     if filter_order is None:
         return spec.passes
     if not spec.variable_passes:
-        raise ValueError(f"filter_order (AMT ihc_filter_order) does not apply to method "
+        raise ValueError(f"filter_order (AMT ihc_filter_order) does not apply to preset "
                          f"{spec.name!r}; it applies to "
                          f"{[m.name for m in IHC_METHODS.values() if m.variable_passes]}")
     return check_positive(filter_order, "filter_order", integer=True)

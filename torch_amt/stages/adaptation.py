@@ -7,18 +7,19 @@ import math
 import torch
 from torch import nn
 
-from torch_amt._checks import check_dtype, check_fs, check_module_input, check_signal
+from torch_amt._checks import check_bool, check_dtype, check_fs, check_module_input, check_signal
 from torch_amt.functional.adaptation import (
     ADAPTLOOP_PRESETS,
     adaptloop_core,
     minspl_to_minlvl,
     resolve_adaptloop,
 )
+from torch_amt.stages.base import Stage
 
 __all__ = ["AdaptLoop"]
 
 
-class AdaptLoop(nn.Module):
+class AdaptLoop(Stage):
     """Nonlinear adaptation loops (Püschel 1988; Dau et al. 1996a, 1997a).
 
     Reproduces AMT 1.4.0 ``adaptloop(x, fs, limit, minspl, tau)`` and its flag groups
@@ -52,8 +53,9 @@ class AdaptLoop(nn.Module):
         the limitation is on, the limit (``limit = 1 + softplus(limit_raw)``, so it stays
         above 1). The minimum level stays fixed.
     dtype : torch.dtype
-        dtype of the parameters / buffers (default float32). The recurrence itself runs
-        in float64 and the output is in the input's dtype.
+        dtype of the learnable parameters (default float32). The fixed time constants,
+        limit and minimum level are float64 buffers, the recurrence runs in float64 and
+        the output is in the input's dtype.
 
     Shapes
     ------
@@ -76,6 +78,8 @@ class AdaptLoop(nn.Module):
     A. Osses Vecchi and A. Kohlrausch, J. Acoust. Soc. Am. 149(5), 3534–3554 (2021).
     """
 
+    amt_function = "adaptloop"
+    float64_buffers = ("tau_value", "limit_value", "minlvl")
     presets = tuple(ADAPTLOOP_PRESETS)
 
     def __init__(self, fs: float, limit: float | None = None, minspl=None, tau=None, *,
@@ -86,7 +90,7 @@ class AdaptLoop(nn.Module):
         check_dtype(dtype)
         self.config = resolve_adaptloop(preset, limit, minspl, tau)
         self.limited = self.config.limit > 1
-        self.learnable = bool(learnable)
+        self.learnable = check_bool(learnable, "learnable")
         tau_t = torch.tensor(self.config.tau, dtype=torch.float64)
         limit_t = torch.tensor(self.config.limit, dtype=torch.float64)
         if self.learnable:
@@ -96,11 +100,16 @@ class AdaptLoop(nn.Module):
                 raw = limit_t - 1 + torch.log(-torch.expm1(-(limit_t - 1)))
                 self.limit_raw = nn.Parameter(raw.to(dtype))
             else:
-                self.register_buffer("limit_value", limit_t.to(dtype))
+                self.register_buffer("limit_value", limit_t)
         else:
-            self.register_buffer("tau_value", tau_t.to(dtype))
-            self.register_buffer("limit_value", limit_t.to(dtype))
-        self.register_buffer("minlvl", minspl_to_minlvl(self.config.minspl, dtype=dtype))
+            self.register_buffer("tau_value", tau_t)
+            self.register_buffer("limit_value", limit_t)
+        self.register_buffer("minlvl", minspl_to_minlvl(self.config.minspl))
+
+    @property
+    def preset(self) -> str:
+        """AMT flag group the settings start from."""
+        return self.config.name
 
     @property
     def tau(self) -> torch.Tensor:
@@ -124,5 +133,5 @@ class AdaptLoop(nn.Module):
     def extra_repr(self) -> str:
         minspl = self.config.minspl
         minspl = f"{minspl:g}" if isinstance(minspl, float) and math.isfinite(minspl) else minspl
-        return (f"fs={self.fs}, preset={self.config.name!r}, tau={self.config.tau}, "
+        return (f"fs={self.fs}, preset={self.preset!r}, tau={self.config.tau}, "
                 f"limit={self.config.limit:g}, minspl={minspl}, learnable={self.learnable}")

@@ -8,11 +8,12 @@ from torch import nn
 from torch_amt import _checks
 from torch_amt.dsp.design import butter
 from torch_amt.dsp.iir import lfilter
+from torch_amt.stages.base import Stage
 
 __all__ = ["ButterworthFilter"]
 
 
-class ButterworthFilter(nn.Module):
+class ButterworthFilter(Stage):
     """Digital Butterworth filter applied along the last (time) axis.
 
     The coefficients are those of MATLAB/Octave ``butter(order, cutoff/(fs/2), btype)``
@@ -31,9 +32,11 @@ class ButterworthFilter(nn.Module):
         Filter type.
     learnable : bool
         Make the cut-off frequency trainable (parameterised as ``log(cutoff)`` so it stays
-        positive; the coefficients are re-designed in every forward pass).
+        positive; the coefficients are re-designed, in float64, whenever it changes).
     dtype : torch.dtype
-        dtype of the coefficient buffers (default float32).
+        dtype of the learnable cut-off (default float32). The coefficients ``b``, ``a``
+        and the fixed cut-off are float64 buffers; a float32 signal is filtered with the
+        float64 coefficients (see :class:`~torch_amt.stages.base.Stage`).
 
     Shape
     -----
@@ -46,6 +49,9 @@ class ButterworthFilter(nn.Module):
     Am. 145(4), 2277–2293 (2019) — the 3-Hz first-order high-pass adaptation stage.
     """
 
+    amt_function = "butter/filter"
+    float64_buffers = ("cutoff_value", "b", "a")
+
     def __init__(self, fs: float, cutoff, order: int = 1, btype: str = "high", *,
                  learnable: bool = False, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
@@ -54,13 +60,14 @@ class ButterworthFilter(nn.Module):
         self.btype = btype
         cutoff_t = _checks.check_frequencies(cutoff, self.fs, "cutoff").to(torch.float64)
         b, a = butter(self.order, cutoff_t, self.fs, btype)
-        self.learnable = bool(learnable)
+        self.learnable = _checks.check_bool(learnable, "learnable")
+        _checks.check_dtype(dtype)
         if self.learnable:
             self.log_cutoff = nn.Parameter(cutoff_t.log().to(dtype))
         else:
-            self.register_buffer("cutoff_value", cutoff_t.to(dtype))
-        self.register_buffer("b", b.to(dtype))
-        self.register_buffer("a", a.to(dtype))
+            self.register_buffer("cutoff_value", cutoff_t)
+        self.register_buffer("b", b)
+        self.register_buffer("a", a)
 
     @property
     def cutoff(self) -> torch.Tensor:
@@ -70,7 +77,8 @@ class ButterworthFilter(nn.Module):
     def coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(b, a)`` in force (re-designed from the learnable cut-off if any)."""
         if self.learnable:
-            return butter(self.order, self.cutoff, self.fs, self.btype)
+            return self.cached_design("butter", (self.log_cutoff,), lambda: butter(
+                self.order, self.cutoff.double(), self.fs, self.btype))
         return self.b, self.a
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -6,24 +6,21 @@ import torch
 from torch import nn
 
 from torch_amt._checks import (
-    check_choice,
+    check_bool,
     check_dtype,
     check_module_input,
     check_number,
     check_signal,
     check_values,
 )
-from torch_amt.functional.compression import (
-    _ALIASES,
-    COMPRESSION_METHODS,
-    apply_compression,
-)
+from torch_amt.functional.compression import apply_compression, get_compression
 from torch_amt.levels import DBSPL_AMT
+from torch_amt.stages.base import Stage
 
 __all__ = ["King2019Compression"]
 
 
-class King2019Compression(nn.Module):
+class King2019Compression(Stage):
     """Broken-stick or power compression of the gammatone output (King et al. 2019).
 
     AMT 1.4.0 ``king2019`` applies it between the auditory filterbank and the IHC
@@ -36,8 +33,9 @@ class King2019Compression(nn.Module):
 
     Parameters
     ----------
-    method : str
-        AMT flag (or ``'brokenstick'``, ``'power'``, ``'none'``).
+    preset : str
+        AMT flag: ``'compression_brokenstick'``, ``'compression_power'`` or
+        ``'no_compression'``.
     exponent : float or sequence of float
         Exponent ``n`` (AMT keyval ``compression_n``, default 0.3; 0.6 for normal hearing
         per Wallaert et al. 2017). A sequence gives one exponent per channel; the input
@@ -64,19 +62,20 @@ class King2019Compression(nn.Module):
     141(2), 971–980 (2017).
     """
 
-    def __init__(self, method: str = "compression_brokenstick", exponent=0.3,
+    amt_function = "king2019"
+
+    def __init__(self, preset: str = "compression_brokenstick", exponent=0.3,
                  knee_db: float = 30.0, dboffset: float = DBSPL_AMT, *,
                  learnable: bool = False, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
-        self.method = _ALIASES.get(method, method)
-        check_choice(self.method, "method", tuple(COMPRESSION_METHODS) + tuple(_ALIASES))
+        self.preset = get_compression(preset).name
         self.knee_db = check_number(knee_db, "knee_db")
         self.dboffset = check_number(dboffset, "dboffset")
         check_dtype(dtype)
         n = check_values(exponent.detach() if isinstance(exponent, torch.Tensor) else exponent,
                          "exponent", positive=True).reshape(-1)
         n = n.reshape(()) if n.numel() == 1 else n
-        self.learnable = bool(learnable)
+        self.learnable = check_bool(learnable, "learnable")
         if self.learnable:
             if bool((n >= 1).any()):
                 raise ValueError(f"a learnable exponent must lie in (0, 1), got {exponent!r}")
@@ -93,8 +92,8 @@ class King2019Compression(nn.Module):
         """Compress ``x (..., F, T)``; same shape and dtype."""
         x = check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T) or (..., F, T)")
         check_module_input(self, x)
-        return apply_compression(x, self.method, self.exponent, self.knee_db, self.dboffset)
+        return apply_compression(x, self.preset, self.exponent, self.knee_db, self.dboffset)
 
     def extra_repr(self) -> str:
-        return (f"method={self.method!r}, knee_db={self.knee_db}, dboffset={self.dboffset}, "
+        return (f"preset={self.preset!r}, knee_db={self.knee_db}, dboffset={self.dboffset}, "
                 f"learnable={self.learnable}")

@@ -10,32 +10,36 @@ from torch import nn
 from torch_amt import _checks
 from torch_amt.functional.drnl import (
     CHANNEL_QUANTITIES,
-    DBSPL_AMT,
     DRNL_PRESETS,
     PATHS,
+    DRNLDesign,
     DRNLParams,
     drnl,
     drnl_channel_values,
     drnl_design,
+    resolve_preset,
 )
 from torch_amt.functional.ears import middleearfilter
+from torch_amt.levels import DBSPL_AMT
 from torch_amt.scales import centre_frequencies
+from torch_amt.stages.base import Stage
 
 __all__ = ["DRNLFilterbank"]
 
 
-class DRNLFilterbank(nn.Module):
+class DRNLFilterbank(Stage):
     """Dual-resonance nonlinear filterbank, AMT 1.4.0 ``lopezpoveda2001``.
 
     Parameters
     ----------
     fs : float
         Sampling rate in Hz.
-    params : {'lopezpoveda2001', 'jepsen2008'} or DRNLParams
+    preset : {'lopezpoveda2001', 'jepsen2008'} or DRNLParams
         Parameter set: AMT's defaults (human DRNL of Lopez-Poveda & Meddis 2001 with its
         middle ear) or the ``jepsen2008`` group (Jepsen et al. 2008; middle ear
-        ``middleearfilter(fs, 'jepsen2008')``). Individual values can be overridden with
-        ``**overrides`` (any :class:`~torch_amt.functional.drnl.DRNLParams` field, e.g.
+        ``middleearfilter(fs, 'jepsen2008')``), or a
+        :class:`~torch_amt.functional.drnl.DRNLParams`. Individual values can be
+        overridden with ``**overrides`` (any ``DRNLParams`` field, e.g.
         ``compresslimit=1500``, ``middleear=None`` for AMT's ``'no_middleear'``).
     flow, fhigh : float
         Range of the 1-ERB-spaced centre frequencies (AMT ``flow`` 80, ``fhigh`` 8000 Hz).
@@ -57,8 +61,12 @@ class DRNLFilterbank(nn.Module):
         low-pass cut-offs of both paths, linear gain, compression ``a``, ``b``, ``c``):
         ``q = q0·exp(θ_q)`` with ``θ_q`` a parameter named ``log_<quantity>``.
     dtype : torch.dtype
-        float32 (default; gammatones as second-order sections) or float64 (AMT's
-        direct-form polynomials).
+        dtype of the parameters. The design is float64 whatever ``dtype`` (the buffers
+        ``fc``, ``<quantity>0`` and ``middle_ear``; see
+        :class:`~torch_amt.stages.base.Stage`) and the filters are designed from those
+        buffers when first used after any change to them. A float32 signal is filtered
+        with the float64 coefficients (gammatones as second-order sections; float64 on
+        the CPU uses AMT's direct-form polynomials).
 
     Shape
     -----
@@ -73,68 +81,81 @@ class DRNLFilterbank(nn.Module):
     processing and perception", J. Acoust. Soc. Am. 124, 422-438, 2008.
     """
 
-    def __init__(self, fs: float, params: str | DRNLParams = "lopezpoveda2001", *,
+    amt_function = "lopezpoveda2001"
+    float64_buffers = ("fc", *(f"{name}0" for name in CHANNEL_QUANTITIES), "middle_ear")
+
+    def __init__(self, fs: float, preset: str | DRNLParams = "lopezpoveda2001", *,
                  flow: float = 80.0, fhigh: float = 8000.0, fc=None, bwmul: float = 1.0,
                  basef: float | None = None, path: str = "bothparts",
                  dboffset: float = DBSPL_AMT, learnable: bool = False,
                  dtype: torch.dtype = torch.float32, **overrides) -> None:
         super().__init__()
         self.fs = _checks.check_fs(fs)
-        if isinstance(params, str):
-            params = DRNL_PRESETS[_checks.check_choice(params, "params", tuple(DRNL_PRESETS))]
+        params = resolve_preset(preset)
+        #: AMT flag group (None for parameters that are not one of :data:`DRNL_PRESETS`)
+        self.preset = preset if isinstance(preset, str) else next(
+            (name for name, p in DRNL_PRESETS.items() if p == preset), None)
         self.params = dataclasses.replace(params, **overrides) if overrides else params
         self.path = _checks.check_choice(path, "path", PATHS)
         self.dboffset = _checks.check_number(dboffset, "dboffset")
-        self.learnable = bool(learnable)
+        self.learnable = _checks.check_bool(learnable, "learnable")
         _checks.check_dtype(dtype)
-        fc = centre_frequencies(self.fs, fc, flow, fhigh, bwmul, basef)
+        fc = centre_frequencies(self.fs, fc, flow, fhigh, bwmul, basef).to(torch.float64)
         values = drnl_channel_values(fc, self.params)
-        drnl_design(values, self.fs, self.params)  # validates (Nyquist) once, eagerly
-        self.register_buffer("fc", fc.to(dtype))
+        self.register_buffer("fc", fc)
         for name in CHANNEL_QUANTITIES:
-            self.register_buffer(f"{name}0", values[name].to(dtype))
+            self.register_buffer(f"{name}0", values[name])
             if self.learnable:
                 setattr(self, f"log_{name}", nn.Parameter(torch.zeros_like(values[name],
                                                                            dtype=dtype)))
-        # The fixed design stays in float64 (AMT's exact coefficients, cast to the input's
-        # precision when used); it is moved to a device once and cached there.
-        self._fixed = None if self.learnable else drnl_design(values, self.fs, self.params)
-        self._fixed_on: dict[torch.device, object] = {}
         me = (middleearfilter(self.fs, self.params.middleear)
               if self.params.middleear is not None else None)
-        self.register_buffer("middle_ear", None if me is None else me.to(dtype))
+        self.register_buffer("middle_ear", me)
+        self.design()  # validates (Nyquist) once, eagerly
 
     def channel_values(self) -> dict[str, torch.Tensor]:
-        """The per-channel quantities in force, each of shape ``(F,)``."""
+        """The per-channel quantities in force, each of shape ``(F,)``, float64."""
         values = {name: getattr(self, f"{name}0") for name in CHANNEL_QUANTITIES}
         if self.learnable:
             values = {name: v * torch.exp(getattr(self, f"log_{name}"))
                       for name, v in values.items()}
         return values
 
+    def design(self) -> DRNLDesign:
+        """The filters in force, designed in float64 from the buffers (and parameters).
+
+        Cached until one of them changes (:meth:`~torch_amt.stages.base.Stage.cached_design`):
+        editing e.g. ``lin_gain0`` in place, loading a state dict or moving the module
+        takes effect at the next call.
+        """
+        sources = [getattr(self, f"{name}0") for name in CHANNEL_QUANTITIES]
+        if self.learnable:
+            sources += [getattr(self, f"log_{name}") for name in CHANNEL_QUANTITIES]
+        return self.cached_design("drnl", sources, self._build_design)
+
+    def _build_design(self) -> DRNLDesign:
+        values = self.channel_values()
+        device = values["lin_fc"].device
+        if device.type == "cpu" or any(v.requires_grad for v in values.values()):
+            return drnl_design(values, self.fs, self.params)
+        # a fixed design is computed on the CPU, where its elementary functions are the
+        # C library's as in AMT (see torch_amt.dsp.libm), then moved once
+        values = {name: v.cpu() for name, v in values.items()}
+        return _to_device(drnl_design(values, self.fs, self.params), device)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Filter ``x (T,)`` or ``(B, T)`` into ``(F, T)`` or ``(B, F, T)``."""
         x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
         _checks.check_module_input(self, x)
         x, unbatched = _checks.batched(x, 1)
-        if self._fixed is None:
-            # designed in float64 (gradients flow back to the parameters in their dtype)
-            values = {k: v.double() for k, v in self.channel_values().items()}
-            design = drnl_design(values, self.fs, self.params)
-        else:
-            if x.device not in self._fixed_on:
-                self._fixed_on[x.device] = _to_device(self._fixed, x.device)
-            design = self._fixed_on[x.device]
-        middle_ear = self.middle_ear
-        if middle_ear is not None and x.dtype == torch.float64 and middle_ear.dtype != x.dtype:
-            middle_ear = None  # re-design in float64 rather than upcast rounded taps
-        y = drnl(x, self.fs, design, self.params, dboffset=self.dboffset, path=self.path,
-                 middle_ear=middle_ear)
+        y = drnl(x, self.fs, self.design(), self.params, dboffset=self.dboffset,
+                 path=self.path, middle_ear=self.middle_ear)
         return y[0] if unbatched else y
 
     def extra_repr(self) -> str:
-        return (f"fs={self.fs}, channels={self.fc.numel()}, path={self.path!r}, "
-                f"middleear={self.params.middleear!r}, learnable={self.learnable}")
+        return (f"fs={self.fs}, channels={self.fc.numel()}, preset={self.preset!r}, "
+                f"path={self.path!r}, middleear={self.params.middleear!r}, "
+                f"learnable={self.learnable}")
 
 
 def _to_device(design, device: torch.device):

@@ -9,32 +9,40 @@ from torch import nn
 
 from torch_amt import _checks
 from torch_amt.functional.ears import (
-    MIDDLE_EAR_KINDS,
+    MIDDLE_EAR_PRESETS,
     PHASES,
     ear_filter,
     headphonefilter,
     max_gain_db,
     middleearfilter,
 )
+from torch_amt.stages.base import Stage
 
 __all__ = ["HeadphoneFilter", "MiddleEarFilter"]
 
 
-class _EarFilter(nn.Module):
-    """Shared machinery: taps/coefficients as buffers or parameters, delay, gain."""
+class _EarFilter(Stage):
+    """Shared machinery: taps/coefficients as buffers or parameters, delay, gain.
+
+    Fixed coefficients are float64 buffers (cast to the signal's precision for an FIR's
+    FFT convolution; IIR coefficients stay float64); learnable taps are a parameter of
+    the module's dtype.
+    """
+
+    float64_buffers = ("b", "a")
 
     def __init__(self, b: torch.Tensor, a: torch.Tensor | None, delay: int, gain: float,
                  learnable: bool, dtype: torch.dtype) -> None:
         super().__init__()
         _checks.check_dtype(dtype)
-        self.learnable = bool(learnable)
+        self.learnable = learnable
         self.delay = int(delay)
         self.gain = float(gain)
         if self.learnable:
             self.b = nn.Parameter(b.to(dtype))
         else:
-            self.register_buffer("b", b.to(dtype))
-        self.register_buffer("a", None if a is None else a.to(dtype))
+            self.register_buffer("b", b)
+        self.register_buffer("a", a)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Filter audio ``(T,)`` or ``(B, T)``; the output has the same shape."""
@@ -59,7 +67,7 @@ class HeadphoneFilter(_EarFilter):
     learnable : bool
         Make the taps trainable.
     dtype : torch.dtype
-        Dtype of the taps (float32 default).
+        Dtype of the learnable taps (float32 default); fixed taps are float64 buffers.
 
     Shape
     -----
@@ -70,9 +78,13 @@ class HeadphoneFilter(_EarFilter):
     D. Pralong and S. Carlile, J. Acoust. Soc. Am. 100, 3785-3793, 1996.
     """
 
+    amt_function = "headphonefilter"
+
     def __init__(self, fs: float, order: int = 512, *, compensate_delay: bool = False,
                  learnable: bool = False, dtype: torch.dtype = torch.float32) -> None:
         fs = _checks.check_fs(fs)
+        compensate_delay = _checks.check_bool(compensate_delay, "compensate_delay")
+        learnable = _checks.check_bool(learnable, "learnable")
         b = headphonefilter(fs, order)
         delay = math.ceil(b.numel() / 2) if compensate_delay else 0
         super().__init__(b, None, delay, 1.0, learnable, dtype)
@@ -86,7 +98,7 @@ class MiddleEarFilter(_EarFilter):
     ----------
     fs : float
         Sampling rate in Hz.
-    kind : str
+    preset : str
         AMT type flag: ``'lopezpoveda2001'`` (default; FIR, output in m/s of stapes
         velocity for input in Pa), ``'jepsen2008'`` (FIR), ``'verhulst2012'``,
         ``'verhulst2015'``, ``'verhulst2018'`` (band-pass IIR), ``'zilany2009'``,
@@ -97,7 +109,7 @@ class MiddleEarFilter(_EarFilter):
     order : int
         FIR order (AMT ``'order'``, 512).
     compensate_delay : bool
-        FIR kinds only: remove ``ceil((order+1)/2)`` samples of delay (zero padding then
+        FIR presets only: remove ``ceil((order+1)/2)`` samples of delay (zero padding then
         trimming) as ``dau1997`` with ``'middleear'``/``'jepsen2008'`` does.
     normalize_gain : bool
         Divide the output by the maximum of the magnitude response
@@ -105,7 +117,8 @@ class MiddleEarFilter(_EarFilter):
     learnable : bool
         Make the numerator (FIR taps) trainable; the IIR denominators stay fixed.
     dtype : torch.dtype
-        Dtype of the coefficients (float32 default).
+        Dtype of the learnable taps (float32 default); fixed coefficients are float64
+        buffers.
 
     Shape
     -----
@@ -117,22 +130,27 @@ class MiddleEarFilter(_EarFilter):
     M. L. Jepsen, S. D. Ewert and T. Dau, J. Acoust. Soc. Am. 124, 422-438, 2008.
     """
 
-    def __init__(self, fs: float, kind: str = "lopezpoveda2001", *, phase: str = "minimum",
+    amt_function = "middleearfilter"
+
+    def __init__(self, fs: float, preset: str = "lopezpoveda2001", *, phase: str = "minimum",
                  order: int = 512, compensate_delay: bool = False,
                  normalize_gain: bool = False, learnable: bool = False,
                  dtype: torch.dtype = torch.float32) -> None:
         fs = _checks.check_fs(fs)
-        _checks.check_choice(kind, "kind", MIDDLE_EAR_KINDS)
+        _checks.check_choice(preset, "preset", MIDDLE_EAR_PRESETS)
         _checks.check_choice(phase, "phase", PHASES)
-        coefficients = middleearfilter(fs, kind, phase, order)
+        compensate_delay = _checks.check_bool(compensate_delay, "compensate_delay")
+        normalize_gain = _checks.check_bool(normalize_gain, "normalize_gain")
+        learnable = _checks.check_bool(learnable, "learnable")
+        coefficients = middleearfilter(fs, preset, phase, order)
         b, a = coefficients if isinstance(coefficients, tuple) else (coefficients, None)
         if compensate_delay and a is not None:
             raise ValueError(f"compensate_delay is only defined for the FIR middle ears, not "
-                             f"kind={kind!r}")
+                             f"preset={preset!r}")
         delay = math.ceil(b.numel() / 2) if compensate_delay else 0
         gain = 1.0
         if normalize_gain:
             gain = 10 ** (-max_gain_db(b, 1.0 if a is None else a) / 20)
         super().__init__(b, a, delay, gain, learnable, dtype)
         self.fs = float(fs)
-        self.kind = kind
+        self.preset = preset

@@ -1,4 +1,4 @@
-"""Gammatone filterbank stage (AMT ``gammatone`` / ``auditoryfilterbank``)."""
+"""Gammatone filterbank stage (AMT ``auditoryfilterbank`` / ``gammatone``)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ from torch_amt.functional.gammatone import (
     gammatone_filter,
 )
 from torch_amt.scales import centre_frequencies
+from torch_amt.stages.base import Stage
 
 __all__ = ["GammatoneFilterbank"]
 
 
-class GammatoneFilterbank(nn.Module):
+class GammatoneFilterbank(Stage):
     """Bank of gammatone filters, AMT 1.4.0 ``auditoryfilterbank`` by default.
 
     With the defaults this is ``[outsig, fc] = auditoryfilterbank(x, fs)``: 4th-order
@@ -55,7 +56,9 @@ class GammatoneFilterbank(nn.Module):
         initialisation). The coefficients are then re-designed in every forward pass.
     dtype : torch.dtype
         float32 (default; filters as cascades of low-order sections) or float64
-        (AMT's direct-form polynomials: bit-for-bit AMT output on the CPU).
+        (AMT's direct-form polynomials: bit-for-bit AMT output on the CPU): the dtype
+        of the parameters. The design (``fc0``, ``betamul0`` and the coefficient
+        buffers) is float64 whatever ``dtype`` (see :class:`~torch_amt.stages.base.Stage`).
 
     Shape
     -----
@@ -70,6 +73,9 @@ class GammatoneFilterbank(nn.Module):
     function", APU report 2341, 1987.
     """
 
+    amt_function = "auditoryfilterbank"
+    float64_buffers = ("fc0", "betamul0", "b", "a", "section_b", "section_a")
+
     def __init__(self, fs: float, fc=None, *, flow: float = 80.0, fhigh: float = 8000.0,
                  bwmul: float = 1.0, basef: float | None = None, n: int = 4,
                  betamul: float | None = None, kind: str = "complex",
@@ -80,40 +86,31 @@ class GammatoneFilterbank(nn.Module):
         self.n = _checks.check_positive(n, "n", integer=True)
         self.kind = _checks.check_choice(kind, "kind", KINDS)
         self.filtertype = _checks.check_choice(filtertype, "filtertype", FILTERTYPES)
-        self.learnable = bool(learnable)
+        self.learnable = _checks.check_bool(learnable, "learnable")
         _checks.check_dtype(dtype)
-        fc = centre_frequencies(self.fs, fc, flow, fhigh, bwmul, basef)
+        fc = centre_frequencies(self.fs, fc, flow, fhigh, bwmul, basef).to(torch.float64)
         betamul = default_betamul(self.n) if betamul is None else _checks.check_positive(
             betamul, "betamul")
         design = gammatone_design(fc, self.fs, self.n, betamul, kind=self.kind,
                                   filtertype=self.filtertype)
-        self._register_design(cast_design(design, dtype))
-        self.register_buffer("fc0", fc.to(dtype))
-        self.register_buffer("betamul0", torch.full_like(fc, betamul, dtype=dtype))
-        if self.learnable:
-            self.log_fc_scale = nn.Parameter(torch.zeros_like(self.fc0))
-            self.log_bw_scale = nn.Parameter(torch.zeros_like(self.fc0))
-
-    def _register_design(self, design: GammatoneDesign) -> None:
         self.register_buffer("b", design.b)
         self.register_buffer("a", design.a)
         self.register_buffer("section_b", design.section_b.contiguous())
         self.register_buffer("section_a", design.section_a.contiguous())
-
-    def _apply(self, fn, recurse=True):
-        # the designs are stored in float64 (cast to the input's precision when used):
-        # .to(dtype) / .float() must not cast them, nor drop their imaginary parts
-        return _checks.apply_moving_buffers_only(self, fn, recurse, super()._apply,
-                                                 keep=("b", "a", "section_b", "section_a"))
+        self.register_buffer("fc0", fc)
+        self.register_buffer("betamul0", torch.full_like(fc, betamul))
+        if self.learnable:
+            self.log_fc_scale = nn.Parameter(torch.zeros_like(fc, dtype=dtype))
+            self.log_bw_scale = nn.Parameter(torch.zeros_like(fc, dtype=dtype))
 
     @property
     def fc(self) -> torch.Tensor:
-        """Current centre frequencies in Hz, shape ``(F,)``."""
+        """Current centre frequencies in Hz, shape ``(F,)``, float64."""
         return self.fc0 * torch.exp(self.log_fc_scale) if self.learnable else self.fc0
 
     @property
     def betamul(self) -> torch.Tensor:
-        """Current bandwidths in ERB units, shape ``(F,)``."""
+        """Current bandwidths in ERB units, shape ``(F,)``, float64."""
         return self.betamul0 * torch.exp(self.log_bw_scale) if self.learnable else self.betamul0
 
     def design(self) -> GammatoneDesign:
@@ -122,9 +119,10 @@ class GammatoneFilterbank(nn.Module):
             return GammatoneDesign(self.b, self.a, self.section_b, self.section_a,
                                    self.kind == "complex")
         # designed in float64 (gradients flow back to the parameters in their dtype)
-        return gammatone_design(self.fc.double(), self.fs, self.n, self.betamul.double(),
-                                kind=self.kind,
-                                filtertype=self.filtertype)
+        return self.cached_design(
+            "gammatone", (self.fc0, self.betamul0, self.log_fc_scale, self.log_bw_scale),
+            lambda: gammatone_design(self.fc, self.fs, self.n, self.betamul, kind=self.kind,
+                                     filtertype=self.filtertype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Filter ``x (T,)`` or ``(B, T)`` into ``(F, T)`` or ``(B, F, T)``."""
@@ -133,6 +131,12 @@ class GammatoneFilterbank(nn.Module):
         x, unbatched = _checks.batched(x, 1)
         y = gammatone_filter(x, cast_design(self.design(), x.dtype))
         return y[0] if unbatched else y
+
+    def amt_equivalent(self) -> str:
+        """``auditoryfilterbank`` for AMT's filters, else ``gammatone`` with its flags."""
+        if self.kind == "complex" and self.filtertype == "allpole" and self.n == 4:
+            return self.amt_function
+        return f"gammatone '{self.kind}' '{self.filtertype}'"
 
     def extra_repr(self) -> str:
         return (f"fs={self.fs}, channels={self.fc0.numel()}, n={self.n}, kind={self.kind!r}, "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from torch_amt._checks import (
     check_dtype,
@@ -19,18 +18,19 @@ from torch_amt.functional.ihc import (
     ihc_transduce,
     resolve_passes,
 )
+from torch_amt.stages.base import Stage
 
 __all__ = ["IHCEnvelope"]
 
 
-class IHCEnvelope(nn.Module):
+class IHCEnvelope(Stage):
     """Inner-hair-cell transduction: rectification followed by low-pass filtering.
 
     Reproduces AMT 1.4.0 ``ihcenvelope(x, fs, method)``; the methods are the rows of
     :data:`torch_amt.functional.ihc.IHC_METHODS`:
 
     ==========================  ==========================================================
-    ``method`` (AMT flag)       computation
+    ``preset`` (AMT flag)       computation
     ==========================  ==========================================================
     ``'ihc_dau1996'``           ``max(x, 0)``, 1st-order Butterworth low-pass at 1 kHz
     ``'ihc_king2019'``          identical to ``ihc_dau1996`` in AMT 1.4.0 (help: 1.5 kHz)
@@ -51,7 +51,7 @@ class IHCEnvelope(nn.Module):
     ----------
     fs : float
         Sampling rate in Hz.
-    method : str
+    preset : str
         AMT method flag (default ``'ihc_dau1996'``).
     filter_order : int, optional
         Number of low-pass passes (AMT keyval ``ihc_filter_order``; only for
@@ -60,7 +60,9 @@ class IHCEnvelope(nn.Module):
     minlvl : float, optional
         Output floor ``max(y, minlvl)`` (AMT keyval ``ihc_minlvl``; default none).
     dtype : torch.dtype
-        dtype of the coefficient buffers ``b``, ``a`` (default float32).
+        Accepted for a uniform signature (default float32); the stage has no parameters
+        and its low-pass coefficients ``b``, ``a`` are float64 buffers (AMT's design,
+        cast to the signal's precision when filtering).
 
     Shapes
     ------
@@ -77,25 +79,26 @@ class IHCEnvelope(nn.Module):
     A. King, L. Varnet, and C. Lorenzi, J. Acoust. Soc. Am. 145, 2277 (2019).
     """
 
-    methods = tuple(IHC_METHODS)
+    amt_function = "ihcenvelope"
+    float64_buffers = ("b", "a")
+    presets = tuple(IHC_METHODS)
 
-    def __init__(self, fs: float, method: str = "ihc_dau1996", *, filter_order: int | None = None,
-                 minlvl: float | None = None, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(self, fs: float, preset: str = "ihc_dau1996", *,
+                 filter_order: int | None = None, minlvl: float | None = None,
+                 dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.fs = check_fs(fs)
-        self.spec = get_method(method)
+        self.spec = get_method(preset)
         self.passes = resolve_passes(self.spec, filter_order)
         self.minlvl = None if minlvl is None else check_number(minlvl, "minlvl")
         check_dtype(dtype)
-        coefficients = ihc_lowpass(method, self.fs, dtype)
-        if coefficients is None:
-            self.b = self.a = None
-        else:
-            self.register_buffer("b", coefficients[0])
-            self.register_buffer("a", coefficients[1])
+        coefficients = ihc_lowpass(preset, self.fs)
+        b, a = (None, None) if coefficients is None else coefficients
+        self.register_buffer("b", b)
+        self.register_buffer("a", a)
 
     @property
-    def method(self) -> str:
+    def preset(self) -> str:
         """AMT flag of the method."""
         return self.spec.name
 
@@ -106,5 +109,5 @@ class IHCEnvelope(nn.Module):
         return ihc_transduce(x, self.spec.rectifier, self.b, self.a, self.passes, self.minlvl)
 
     def extra_repr(self) -> str:
-        return (f"fs={self.fs}, method={self.method!r}, passes={self.passes}, "
+        return (f"fs={self.fs}, preset={self.preset!r}, passes={self.passes}, "
                 f"minlvl={self.minlvl}")

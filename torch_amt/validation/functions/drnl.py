@@ -1,13 +1,14 @@
 """Handler of AMT ``lopezpoveda2001`` (torch_amt.functional.drnl).
 
 Tolerance per channel: ``max(1e-9, 10 x floor)``, with the floor measured like the
-reference README's (``checks_amt140.txt``) conditioning column, but for the very stimulus
-of the file: how far this output moves when its input is scaled by (1 + eps), in the
-precision of the run. The README's own table covers only the 65-dB noise; for tones, far
-off-frequency low channels are even worse conditioned (1e-5 relative at 87 Hz for a 1-kHz
-tone). The port's remaining difference there comes from the middle-ear FIR, whose taps
-differ from AMT's by ~1e-15 relative (FFT rounding in ``fir2``/minimum phase) — with AMT's
-own taps the port agrees to <= 1.5e-9 everywhere; measured error/floor <= 2.4.
+conditioning column of the reference set's README (``checks_amt140.txt``), but for the
+very stimulus of the file: how far this output moves when its input is scaled by
+(1 + eps), in the precision of the run. The README's own table covers only the 65-dB
+noise; for tones, far off-frequency low channels are even worse conditioned (1e-5
+relative at 87 Hz for a 1-kHz tone). The port's remaining difference there comes from
+the middle-ear FIR, whose taps differ from AMT's by ~1e-15 relative (FFT rounding in
+``fir2``/minimum phase) — with AMT's own taps the port agrees to <= 1.5e-9 everywhere;
+measured error/floor <= 2.4.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def lopezpoveda2001(ctx: Context, args: list, nargout: int) -> tuple:
 
     def run(signal: torch.Tensor):
         return lp(signal, float(fs), float(parsed.get("flow", 80.0)),
-                  float(parsed.get("fhigh", 8000.0)), params=params,
+                  float(parsed.get("fhigh", 8000.0)), preset=params,
                   bwmul=float(parsed.get("bwmul", 1.0)),
                   basef=None if basef is None else float(basef), path=path)
 

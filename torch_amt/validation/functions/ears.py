@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from torch_amt.functional.ears import MIDDLE_EAR_KINDS
+from torch_amt.functional.ears import MIDDLE_EAR_PRESETS
 from torch_amt.functional.ears import headphonefilter as hp
 from torch_amt.functional.ears import middleearfilter as me
 from torch_amt.validation.convert import torch_to_array
@@ -39,14 +39,14 @@ def middleearfilter(ctx: Context, args: list, nargout: int) -> tuple:
     if rest and not isinstance(rest[0], str):
         fs = float(rest.pop(0))
     parsed = parse_ltfat_args(rest, keys=("order",))
-    kinds = [f for f in parsed.flags if f in MIDDLE_EAR_KINDS]
+    presets = [f for f in parsed.flags if f in MIDDLE_EAR_PRESETS]
     phases = [f for f in parsed.flags if f in ("minimum", "zero")]
-    unknown = set(parsed.flags) - set(kinds) - set(phases)
+    unknown = set(parsed.flags) - set(presets) - set(phases)
     if unknown:
         raise NotCovered(f"middleearfilter flags {sorted(unknown)} are not implemented")
-    kind = kinds[-1] if kinds else "lopezpoveda2001"
+    preset = presets[-1] if presets else "lopezpoveda2001"
     phase = phases[-1] if phases else "minimum"
-    result = me(fs, kind, phase, int(parsed.get("order", 512)))
+    result = me(fs, preset, phase, int(parsed.get("order", 512)))
     if isinstance(result, tuple):
         b, a = result
         return (_row(b), _row(a))

@@ -51,7 +51,9 @@ def gammatone(ctx: Context, args: list, nargout: int) -> tuple:
 def auditoryfilterbank(ctx: Context, args: list, nargout: int) -> tuple:
     """``[outsig, fc] = auditoryfilterbank(insig, fs, flow, fhigh, 'basef', .., 'bwmul', ..)``.
 
-    Checked per channel against AMT's measured conditioning floor (README).
+    Checked per channel against AMT's conditioning floor as measured in the reference
+    set (its ``README.md`` and ``checks_amt140.txt``; see
+    :mod:`torch_amt.validation.tolerances`).
     """
     insig, fs, *rest = args
     parsed = parse_ltfat_args(rest, posnames=("flow", "fhigh"),

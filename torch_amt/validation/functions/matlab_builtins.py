@@ -125,8 +125,12 @@ def ltfatarghelper(ctx: Context, args: list, nargout: int) -> tuple:
 
 @amt_function("amtref_lopezpoveda2001_jepsen2008_flags")
 def amtref_lopezpoveda2001_jepsen2008_flags(ctx: Context, args: list, nargout: int) -> tuple:
-    """The reference generator's ``lopezpoveda2001`` jepsen2008 parameter set (README
-    quirk 1) plus the given arguments, as ``[flags, kv]`` for ``'argimport'``."""
+    """The reference generator's ``lopezpoveda2001`` jepsen2008 parameter set plus the
+    given arguments, as ``[flags, kv]`` for ``'argimport'``.
+
+    The generator passes the group's values this way because AMT 1.x's
+    ``lopezpoveda2001(x, fs, 'jepsen2008')`` never returns (the group contains its own
+    name as a flag, which ``ltfatarghelper`` re-expands forever)."""
     bundle = ArgBundle("amtref_lopezpoveda2001_jepsen2008_flags", tuple(args))
     return (bundle, bundle)
 
