@@ -129,9 +129,9 @@ def jepsen2008_baseline(model: Jepsen2008):
 
 def _mfb_rows(mfb):
     """Rows of a FastModulationFilterbank: coefficients, channel, real-part rows, factor."""
-    rows_b, rows_a = (_np(c) for c in mfb._row_coefficients())
-    return (rows_b, rows_a, mfb.row_channel.numpy(), (mfb.row_mfc <= 10).numpy(),
-            mfb.att_factor)
+    design = mfb.design()
+    return (_np(design.b), _np(design.a), design.channel.numpy(), design.keep_real.numpy(),
+            design.att_factor)
 
 
 def king2019_baseline(model: King2019):

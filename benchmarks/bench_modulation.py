@@ -17,7 +17,7 @@ import scipy.signal
 import torch
 
 from benchmarks.common import best_time, forward_backward, setup_threads, write_results
-from torch_amt.stages.modulation import (
+from torch_amt.stages import (
     FastKing2019ModulationFilterbank,
     FastModulationFilterbank,
     King2019ModulationFilterbank,

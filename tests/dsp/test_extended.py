@@ -25,7 +25,7 @@ from torch.autograd import gradcheck
 import torch_amt.dsp.extended as extended
 from torch_amt.dsp.extended import lfilter_double_double
 from torch_amt.dsp.iir import lfilter
-from torch_amt.functional.modulation import king2019_coefficients
+from torch_amt.functional.king2019_modfilterbank import king2019_coefficients
 
 DD_RTOL = 1e-15
 

@@ -11,13 +11,15 @@ from torch_amt.functional.drnl import DRNL_PRESETS, drnl, lopezpoveda2001
 from torch_amt.functional.ears import headphonefilter, middleearfilter
 from torch_amt.functional.gammatone import auditoryfilterbank, gammatone_coefficients
 from torch_amt.functional.ihc import IHC_METHODS, ihc_envelope
-from torch_amt.functional.modulation import king2019_modfilterbank, modfilterbank
+from torch_amt.functional.king2019_modfilterbank import king2019_modfilterbank
+from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS, modfilterbank
 
 __all__ = [
     "ADAPTLOOP_PRESETS",
     "COMPRESSION_METHODS",
     "DRNL_PRESETS",
     "IHC_METHODS",
+    "MODFILTERBANK_PRESETS",
     "adaptloop",
     "auditoryfilterbank",
     "drnl",

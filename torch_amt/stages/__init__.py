@@ -8,10 +8,12 @@ from torch_amt.stages.drnl import DRNLFilterbank
 from torch_amt.stages.ears import HeadphoneFilter, MiddleEarFilter
 from torch_amt.stages.gammatone import GammatoneFilterbank
 from torch_amt.stages.ihc import IHCEnvelope
-from torch_amt.stages.modulation import (
+from torch_amt.stages.king2019_modfilterbank import (
     FastKing2019ModulationFilterbank,
-    FastModulationFilterbank,
     King2019ModulationFilterbank,
+)
+from torch_amt.stages.modfilterbank import (
+    FastModulationFilterbank,
     ModulationFilterbank,
     pad_modulation_outputs,
 )

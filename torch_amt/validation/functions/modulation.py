@@ -19,11 +19,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 
-from torch_amt.dsp.iir import lfilter
-from torch_amt.functional import modulation as F
-from torch_amt.stages.modulation import MODFILTERBANK_PRESETS
+from torch_amt.functional.king2019_modfilterbank import (
+    king2019_modfilterbank_apply,
+    king2019_modfilterbank_design,
+)
+from torch_amt.functional.modfilterbank import (
+    MODFILTERBANK_PRESETS,
+    modfilterbank,
+    modfilterbank_design,
+    modfilterbank_lowpass,
+)
 from torch_amt.validation.convert import amt_to_torch, torch_to_amt, torch_to_array, torch_to_row
 from torch_amt.validation.registry import Context, NotCovered, amt_function
 from torch_amt.validation.tolerances import checked_by_frequency
@@ -73,22 +79,21 @@ def _num2str(x: float) -> str:
     return f"{x:.{digits}g}"
 
 
-def _params(fs: float, mfcs: list[torch.Tensor], s: dict[str, Any]) -> dict[str, Any]:
+def _params(fs: float, fc: np.ndarray, s: dict[str, Any]) -> dict[str, Any]:
     """AMT's 3rd output: rows of the longest channel's filters (rows are never cleared)."""
-    longest = max(mfcs, key=len).tolist()
-    b_lp, a_lp = F.modfilterbank_lowpass(fs, 2.5)
-    b = np.zeros((len(longest), 3))
-    a = np.zeros((len(longest), 3), dtype=complex)
-    b[0], a[0] = b_lp.numpy(), a_lp.numpy()
-    bands = torch.tensor(longest[1:], dtype=torch.float64)
-    if len(bands):
-        bb, aa = F.modfilterbank_bandpass(bands.tolist(), fs, s["Q"])
-        b[1:, :1], a[1:, :2] = bb.numpy(), aa.numpy()
+    design = modfilterbank_design(fs, fc, Q=s["Q"], max_mfc=s["max_mfc"],
+                                  use_upper_limit=s["use_upper_limit"], lp150=s["lp150"])
+    longest = max(range(len(design.mfc)), key=lambda ch: len(design.mfc[ch]))
+    bb, aa = design.bandpass[longest]
+    b = np.zeros((len(design.mfc[longest]), 3))
+    a = np.zeros((len(design.mfc[longest]), 3), dtype=complex)
+    b[0], a[0] = design.lowpass[0].numpy(), design.lowpass[1].numpy()
+    b[1:, :1], a[1:, :2] = bb.numpy(), aa.numpy()
     out: dict[str, Any] = {"mfb_b": b, "mfb_a": a, "fs": fs,
                            "description": "Coefficients for all modulation filters used in "
                                           f"modfilterbank obtained at fs={_num2str(fs)}"}
     if s["lp150"] != "off":
-        b150, a150 = F.modfilterbank_lowpass(fs, 150.0, order=1)
+        b150, a150 = modfilterbank_lowpass(fs, 150.0, order=1)
         out.update(b_lp_150_Hz=torch_to_row(b150), a_lp_150_Hz=torch_to_row(a150))
     return out
 
@@ -107,15 +112,15 @@ def modfilterbank_handler(ctx: Context, args: list, nargout: int) -> tuple:
         raise NotCovered("modfilterbank without fc (filterbank bypassed) is not covered")
     s = _modfilterbank_settings(ctx, list(args[3:]))
     x = amt_to_torch(insig.reshape(insig.shape[0], -1), ctx.dtype)
-    outs, mfcs = F.modfilterbank(x, fs, fc, Q=s["Q"], max_mfc=s["max_mfc"],
-                                 use_upper_limit=s["use_upper_limit"], lp150=s["lp150"],
-                                 att_factor=s["att_factor"], phase_insens=s["phase_insens"])
+    outs, mfcs = modfilterbank(x, fs, fc, Q=s["Q"], max_mfc=s["max_mfc"],
+                               use_upper_limit=s["use_upper_limit"], lp150=s["lp150"],
+                               att_factor=s["att_factor"], phase_insens=s["phase_insens"])
     cell = [torch_to_amt(o) for o in outs]
     result: list[Any] = [cell]
     if nargout >= 2:
         result.append(torch_to_row(mfcs[-1]))
     if nargout >= 3:
-        result.append(_params(fs, mfcs, s))
+        result.append(_params(fs, fc, s))
     return tuple(result)
 
 
@@ -149,24 +154,19 @@ def king2019_modfilterbank_handler(ctx: Context, args: list, nargout: int) -> tu
               phase_insens=phase_insens is not False,
               phase_insens_cut=float(parsed.get("phase_insens_cut", 10.0)))
     x = amt_to_torch(insig.reshape(insig.shape[0], -1), ctx.dtype)
-    y, mfc = F.king2019_modfilterbank(x, fs, **kw)
-    mfc_np = mfc.numpy()
+    design = king2019_modfilterbank_design(fs, **kw)
+    y, e_mod = king2019_modfilterbank_apply(x, design, return_filtered=True)
+    mfc_np = design.mfc.numpy()
     result: list[Any] = [checked_by_frequency(torch_to_amt(y), "king2019_mfc", mfc_np,
                                               split_axis=2)]
     if nargout >= 2:
-        result.append(torch_to_row(mfc))
+        result.append(torch_to_row(design.mfc))
     if nargout >= 3:
-        b, a = F.king2019_coefficients(mfc.tolist(), kw["qfactor"], fs)
-        x64 = x.to(torch.float64)
-        if kw["lp150"]:
-            b150, a150 = F.modfilterbank_lowpass(fs, 150.0, order=1)
-            x64 = lfilter(x64, b150, a150)
-        e_mod = lfilter(x64[..., None, :], b, a)
         step: dict[str, Any] = {
-            "a": torch_to_array(a), "b": torch_to_array(b), "fs_design": fs,
+            "a": torch_to_array(design.a), "b": torch_to_array(design.b), "fs_design": fs,
             "E_mod": checked_by_frequency(torch_to_amt(e_mod), "king2019_mfc", mfc_np,
                                           split_axis=2),
-            "fmc": torch_to_row(mfc)}
+            "fmc": torch_to_row(design.mfc)}
         if kw["phase_insens"]:
             step["E_phase_ins"] = result[0]
         result.append(step)
