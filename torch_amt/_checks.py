@@ -287,26 +287,3 @@ def check_increasing(low: float, high: float, low_name: str, high_name: str, *,
         relation = "below" if strict else "at most"
         raise ValueError(f"{low_name} must be {relation} {high_name}, got {low_name} = {low} "
                          f"and {high_name} = {high}")
-
-
-def apply_moving_buffers_only(module: torch.nn.Module, fn, recurse: bool, parent_apply,
-                              keep: Sequence[str] | None = None) -> torch.nn.Module:
-    """``nn.Module._apply`` for modules whose buffers are float64 by design.
-
-    The modulation filterbanks compute in float64 whatever their dtype (their 2–5 Hz
-    filters are too ill-conditioned for float32 coefficients: cast to float32 they are
-    unstable). ``Module.to(torch.float32)`` / ``.float()`` would silently cast those
-    buffers; with this override the buffers follow only the device, while parameters
-    (module dtype) follow the call as usual. ``keep`` names the buffers concerned
-    (default: all of the module's own buffers).
-    """
-    saved = {k: b for k, b in module._buffers.items()
-             if b is not None and (keep is None or k in keep)}
-    for k in saved:
-        module._buffers[k] = None
-    try:
-        parent_apply(fn, recurse)
-    finally:
-        for k, b in saved.items():
-            module._buffers[k] = b.to(fn(torch.zeros((), device=b.device)).device)
-    return module
