@@ -82,8 +82,8 @@ def dau1997_baseline(model: Dau1997):
 
 def jepsen2008_baseline(model: Jepsen2008):
     """Jepsen2008's chain written with SciPy/numba, coefficients taken from ``model``."""
-    d = model.drnl._fixed
-    ear = _np(model.ears.outerear.b)
+    d = model.drnl.design()
+    ear = _np(model.outerear.b)
     middle = _np(model.drnl.middle_ear)
     gains = _np(d.lin_gain)
     p = model.drnl.params.resolved()
@@ -96,7 +96,7 @@ def jepsen2008_baseline(model: Jepsen2008):
     limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
     mod_b, mod_a, row_channel, keep_real, att = _mfb_rows(model.mfb)
     lp_b, lp_a = _np(model.mfb.b_lp150), _np(model.mfb.a_lp150)
-    gain = 10 ** (model.gain_db / 20)
+    gain = 10 ** (model.gain.gain_db / 20)
 
     def filt(key, c, y):
         return scipy.signal.lfilter(gt[key][0][c], gt[key][1][c], y)
@@ -117,7 +117,7 @@ def jepsen2008_baseline(model: Jepsen2008):
                 for _ in range(p.nlin_nlp):
                     y = scipy.signal.lfilter(lp["lp_nlin"][0][c], lp["lp_nlin"][1][c], y)
                 bm[c] = (lin + y) * gain
-            env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1) ** model.expansion
+            env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1) ** model.expansion.exponent
             adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
             adt = scipy.signal.lfilter(lp_b, lp_a, adt, axis=-1)
             for r in range(len(mod_b)):

@@ -24,8 +24,8 @@ class Jepsen2008(AuditoryModel):
     """Internal representation of the CASP model of Jepsen et al. (2008), as AMT computes it.
 
     AMT 1.4.0's own ``jepsen2008()`` stops with an error on its first line; this class
-    runs the body of that function with the AMT stages it calls (reference README quirks
-    1–2). Chain (stage names of :data:`~torch_amt.models.base.STAGE_VOCABULARY`)::
+    runs the body of that function with the AMT stages it calls (the ``jepsen2008chain``
+    reference files were made the same way with AMT). Chain (stage names of :data:`~torch_amt.models.base.STAGE_VOCABULARY`)::
 
         outerear   headphonefilter (no delay compensation)
         drnl       lopezpoveda2001 with the jepsen2008 parameters, including the
