@@ -97,6 +97,7 @@ def jepsen2008_baseline(model: Jepsen2008):
     mod_b, mod_a, row_channel, keep_real, att = _mfb_rows(model.mfb)
     lp_b, lp_a = _np(model.mfb.b_lp150), _np(model.mfb.a_lp150)
     gain = 10 ** (model.gain.gain_db / 20)
+    exponent = model.expansion.exponent
 
     def filt(key, c, y):
         return scipy.signal.lfilter(gt[key][0][c], gt[key][1][c], y)
@@ -117,7 +118,7 @@ def jepsen2008_baseline(model: Jepsen2008):
                 for _ in range(p.nlin_nlp):
                     y = scipy.signal.lfilter(lp["lp_nlin"][0][c], lp["lp_nlin"][1][c], y)
                 bm[c] = (lin + y) * gain
-            env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1) ** model.expansion.exponent
+            env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1) ** exponent
             adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
             adt = scipy.signal.lfilter(lp_b, lp_a, adt, axis=-1)
             for r in range(len(mod_b)):

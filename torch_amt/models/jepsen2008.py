@@ -25,7 +25,8 @@ class Jepsen2008(AuditoryModel):
 
     AMT 1.4.0's own ``jepsen2008()`` stops with an error on its first line; this class
     runs the body of that function with the AMT stages it calls (the ``jepsen2008chain``
-    reference files were made the same way with AMT). Chain (stage names of :data:`~torch_amt.models.base.STAGE_VOCABULARY`)::
+    reference files were made the same way with AMT). Chain (stage names of
+    :data:`~torch_amt.models.base.STAGE_VOCABULARY`)::
 
         outerear   headphonefilter (no delay compensation)
         drnl       lopezpoveda2001 with the jepsen2008 parameters, including the
