@@ -25,6 +25,7 @@ import numba
 import numpy as np
 import torch
 
+from torch_amt.dsp._inputs import check_signal_tensor
 from torch_amt.dsp.iir import leading_shape, lfilter
 
 __all__ = ["lfilter_double_double"]
@@ -215,17 +216,13 @@ def lfilter_double_double(x: torch.Tensor, b, a) -> torch.Tensor:
     Raises
     ------
     TypeError
-        If ``x`` is not a real floating-point tensor or a coefficient is complex / not
-        numeric.
+        If ``x`` is not a float32 or float64 tensor (no complex arithmetic here) or a
+        coefficient is complex / not numeric.
     ValueError
-        On non-broadcastable shapes, ``a[..., 0] == 0``, NaN/Inf coefficients, or
-        coefficients on another device than ``x``.
+        On a meta tensor ``x``, non-broadcastable shapes, ``a[..., 0] == 0``, NaN/Inf
+        coefficients, or coefficients on another device than ``x``.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if x.is_complex() or not x.is_floating_point():
-        raise TypeError(f"x must be a real floating-point tensor (float32/float64), got "
-                        f"{x.dtype}; lfilter_double_double has no complex arithmetic")
+    check_signal_tensor(x, real=True)
     if x.ndim == 0:
         raise ValueError("x must have at least one (time) axis, got a 0-d tensor")
     b = _real_coefficients(b, "b", x)

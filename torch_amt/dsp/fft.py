@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import scipy.fft
 import torch
+
+from torch_amt.dsp._inputs import check_signal_tensor
 
 __all__ = ["fftconvolve", "fftresample"]
 
@@ -32,25 +35,38 @@ def fftconvolve(x: torch.Tensor, h: torch.Tensor, length: int | None = None) -> 
     -------
     Tensor, shape (broadcast leading shape, length)
         Differentiable with respect to ``x`` and ``h`` (plain autograd through
-        ``torch.fft``).
+        ``torch.fft``). Zero-size leading axes give an empty result of that shape.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` or ``h`` is not a float32, float64, complex64 or complex128 tensor.
+    ValueError
+        On a meta tensor, an empty time axis, non-broadcastable leading axes or a
+        ``length`` out of range.
     """
     for name, t in (("x", x), ("h", h)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
-        if not (t.is_floating_point() or t.is_complex()):
-            raise TypeError(f"{name} must be a floating-point or complex tensor, got {t.dtype}")
+        check_signal_tensor(t, name)
         if t.ndim == 0 or t.shape[-1] == 0:
             raise ValueError(f"{name} must have a non-empty last (time) axis, got {tuple(t.shape)}")
+    if h.device != x.device:
+        raise ValueError(f"h is on {h.device} but x is on {x.device}")
+    try:
+        lead = torch.broadcast_shapes(x.shape[:-1], h.shape[:-1])
+    except RuntimeError as err:
+        raise ValueError(f"leading axes of x {tuple(x.shape[:-1])} and h "
+                         f"{tuple(h.shape[:-1])} do not broadcast") from err
     full = x.shape[-1] + h.shape[-1] - 1
     length = full if length is None else int(length)
     if not 1 <= length <= full:
         raise ValueError(f"length must be in [1, {full}], got {length}")
+    dtype = torch.promote_types(x.dtype, h.dtype)
+    if math.prod(lead) == 0:  # no rows: the FFT libraries refuse zero-size batches
+        return x.new_zeros(*lead, length, dtype=dtype)
     n_fft = scipy.fft.next_fast_len(full, real=not (x.is_complex() or h.is_complex()))
     if x.is_complex() or h.is_complex():
-        dtype = torch.promote_types(x.dtype, h.dtype)
         y = torch.fft.ifft(torch.fft.fft(x.to(dtype), n_fft) * torch.fft.fft(h.to(dtype), n_fft))
     else:
-        dtype = torch.promote_types(x.dtype, h.dtype)
         y = torch.fft.irfft(torch.fft.rfft(x.to(dtype), n_fft) * torch.fft.rfft(h.to(dtype), n_fft),
                             n_fft)
     return y[..., :length]
@@ -70,23 +86,35 @@ def fftresample(x: torch.Tensor, length: int) -> torch.Tensor:
     x : Tensor, shape (..., T)
         Signal, treated as one period of a periodic signal.
     length : int
-        Number of output samples.
+        Number of output samples, ``≥ 0``. ``0`` (e.g. ``round(T·fs_out/fs)`` of a signal
+        shorter than half an output sample period) gives an empty time axis.
 
     Returns
     -------
     Tensor, shape (..., length)
-        Differentiable with respect to ``x``.
+        Differentiable with respect to ``x``. Zero-size leading axes give an empty
+        result of that shape.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float32, float64, complex64 or complex128 tensor, or ``length``
+        is not an integer.
+    ValueError
+        On a meta tensor, an empty time axis (with ``length > 0``) or a negative
+        ``length``.
     """
-    if not isinstance(x, torch.Tensor) or not (x.is_floating_point() or x.is_complex()):
-        got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
-        raise TypeError(f"x must be a floating-point or complex torch.Tensor, got {got}")
-    if x.ndim == 0 or x.shape[-1] == 0:
-        raise ValueError(f"x must have a non-empty last (time) axis, got {tuple(x.shape)}")
+    check_signal_tensor(x)
     if isinstance(length, bool) or not isinstance(length, numbers.Real):
-        raise TypeError(f"length must be a positive integer, got {length!r}")
-    if int(length) != length or length < 1:
-        raise ValueError(f"length must be a positive integer, got {length!r}")
-    length, n_in = int(length), x.shape[-1]
+        raise TypeError(f"length must be a non-negative integer, got {length!r}")
+    if int(length) != length or length < 0:
+        raise ValueError(f"length must be a non-negative integer, got {length!r}")
+    length = int(length)
+    if x.ndim == 0 or (x.shape[-1] == 0 and length > 0):
+        raise ValueError(f"x must have a non-empty last (time) axis, got {tuple(x.shape)}")
+    if length == 0 or x.numel() == 0:  # nothing to transform (and no zero-size FFT batch)
+        return x.new_zeros(*x.shape[:-1], length)
+    n_in = x.shape[-1]
     if x.is_complex():
         spec = torch.fft.fft(x)
         keep = min(length, n_in)

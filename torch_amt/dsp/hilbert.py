@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
+
+from torch_amt.dsp._inputs import check_signal_tensor
 
 __all__ = ["hilbert"]
 
@@ -28,6 +32,14 @@ def hilbert(x: torch.Tensor, n: int | None = None) -> torch.Tensor:
     -------
     Tensor, shape (..., n)
         Complex analytic signal (complex64 for float32 input, complex128 for float64).
+        Zero-size leading axes give an empty result of that shape.
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float32 or float64 tensor.
+    ValueError
+        On a meta tensor, a 0-d or empty ``x`` (without ``n``) or ``n < 1``.
 
     References
     ----------
@@ -35,10 +47,7 @@ def hilbert(x: torch.Tensor, n: int | None = None) -> torch.Tensor:
     S. L. Marple, "Computing the discrete-time analytic signal via FFT," IEEE Trans.
     Signal Process. 47(9), 2600–2603 (1999).
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise TypeError(f"x must be a real floating-point tensor, got dtype {x.dtype}")
+    check_signal_tensor(x, real=True)
     if x.ndim == 0:
         raise ValueError("x must have at least one (time) axis, got a 0-d tensor")
     if n is None and x.shape[-1] == 0:
@@ -46,6 +55,9 @@ def hilbert(x: torch.Tensor, n: int | None = None) -> torch.Tensor:
     n = x.shape[-1] if n is None else int(n)
     if n < 1:
         raise ValueError(f"n must be a positive FFT length, got {n}")
+    if math.prod(x.shape[:-1]) == 0:  # no rows (the FFT libraries refuse zero-size batches)
+        dtype = torch.complex64 if x.dtype == torch.float32 else torch.complex128
+        return x.new_zeros(*x.shape[:-1], n, dtype=dtype)
     # the one-sided spectrum (rfft) holds every bin the analytic signal keeps; ifft to n
     # points zero-fills the negative frequencies
     spectrum = torch.fft.rfft(x, n=n, dim=-1)

@@ -31,7 +31,12 @@ speed and gradients are solved in one place.
       dL/da_j   = -Σ_t conj(y[t-j]) u[t]      (j ≥ 1; a₀ handled by normalisation)
       dL/dzi[k] = u[k]
 
-  so a backward pass costs about one more filtering pass.
+  so a backward pass costs about one more filtering pass. Higher derivatives are exact
+  too: with ``create_graph=True`` the same adjoint is built from differentiable
+  operations (``u`` is again :func:`lfilter`), so Hessians and Hessian-vector products
+  go through the same kernels; a plain backward keeps the compiled adjoint.
+* Signals are float32, float64, complex64 or complex128 (half precision, integer and
+  boolean tensors are refused with a ``TypeError``, meta tensors with a ``ValueError``).
 
 Layout: :mod:`~torch_amt.dsp.iir.api` (the public functions),
 :mod:`~torch_amt.dsp.iir.backend` (backend selection), :mod:`~torch_amt.dsp.iir.autograd`

@@ -10,7 +10,8 @@ import math
 import numpy as np
 import torch
 
-from torch_amt.dsp.iir.autograd import _LFilterEnvelope, _LFilterRows
+from torch_amt.dsp._inputs import check_signal_tensor
+from torch_amt.dsp.iir.autograd import _LFilterEnvelope, _LFilterRows, _output_dtype
 from torch_amt.dsp.iir.backend import resolve_backend
 
 __all__ = ["leading_shape", "lfilter", "lfilter_envelope", "sosfilt"]
@@ -90,18 +91,14 @@ def lfilter(x: torch.Tensor, b, a, zi: torch.Tensor | None = None) -> torch.Tens
     Raises
     ------
     TypeError
-        If ``x`` is not a floating-point/complex tensor or coefficients are not numeric.
+        If ``x`` is not a float32, float64, complex64 or complex128 tensor (half
+        precision, integer and boolean tensors are refused), or coefficients are not
+        numeric.
     ValueError
-        On non-broadcastable shapes, ``a[..., 0] == 0``, NaN/Inf coefficients, or a
-        wrong ``zi`` shape.
+        On a meta tensor ``x``, non-broadcastable shapes, ``a[..., 0] == 0``, NaN/Inf
+        coefficients, or a wrong ``zi`` shape.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if not (x.is_floating_point() or x.is_complex()):
-        raise TypeError(
-            f"x must be a floating-point or complex tensor, got {x.dtype}; "
-            "convert integer audio explicitly, e.g. x.to(torch.float32) / 32768"
-        )
+    check_signal_tensor(x)
     if x.ndim == 0:
         raise ValueError("x must have at least one (time) axis, got a 0-d tensor")
     b = _as_coefficients(b, "b", x)
@@ -136,7 +133,9 @@ def lfilter(x: torch.Tensor, b, a, zi: torch.Tensor | None = None) -> torch.Tens
     ar = a.expand(*lead, order + 1).reshape(n_rows, order + 1)
     zr = None if zi is None else zi.expand(*lead, order).reshape(n_rows, order)
     if order == 0:
-        return (br * xr).reshape(*lead, n_t)
+        # computed in the coefficients' precision, rounded once to the output dtype of the
+        # recursion (that of x, complex if any operand is)
+        return (br * xr).to(_output_dtype(x, br)).reshape(*lead, n_t)
     y = _LFilterRows.apply(xr, br, ar, zr)
     return y.reshape(*lead, n_t)
 
@@ -156,8 +155,14 @@ def sosfilt(x: torch.Tensor, sos, zi: torch.Tensor | None = None) -> torch.Tenso
     Returns
     -------
     Tensor, shape (broadcast leading shape, T)
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`lfilter`, and on a malformed ``sos`` or ``zi``.
     """
-    sos = _as_coefficients(sos, "sos", x) if isinstance(x, torch.Tensor) else sos
+    check_signal_tensor(x)
+    sos = _as_coefficients(sos, "sos", x)
     if sos.ndim < 2 or sos.shape[-1] != 6:
         raise ValueError(f"sos must have shape (..., n_sections, 6), got {tuple(sos.shape)}")
     if zi is not None and (zi.ndim < 2 or zi.shape[-2:] != (sos.shape[-2], 2)):
@@ -206,8 +211,20 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     Returns
     -------
     Tensor, shape (..., R, T)
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a float32 or float64 tensor, or ``dtype`` is not one of them.
+    ValueError
+        If ``x`` is a meta tensor or has fewer than two axes.
     """
+    check_signal_tensor(x, real=True)
+    if x.ndim < 2:
+        raise ValueError(f"x must have shape (..., C, T), got {tuple(x.shape)}")
     dtype = x.dtype if dtype is None else dtype
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     n_rows, n_t = index.numel(), x.shape[-1]
     cdtype = _coefficient_dtype(x, b, a)
     b, a = b.to(cdtype), a.to(cdtype)
@@ -216,7 +233,10 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     b = torch.nn.functional.pad(b / a0, (0, order + 1 - b.shape[-1]))
     a = torch.nn.functional.pad(a / a0, (0, order + 1 - a.shape[-1]))
     gain = torch.ones(n_rows, dtype=torch.float64, device=x.device) if gain is None else gain
-    if resolve_backend(x.device) != "numba" or order == 0:
+    # a gain that needs a gradient goes through the composition (the fused kernel treats
+    # the gain as a constant)
+    gain_grad = gain.requires_grad and torch.is_grad_enabled()
+    if resolve_backend(x.device) != "numba" or order == 0 or gain_grad:
         y = lfilter(x[..., index, :], b, a) * gain[:, None]
         return torch.where(keep_real[:, None], y.real, factor * y.abs()).to(dtype)
     lead = x.shape[:-2]

@@ -1,6 +1,16 @@
 """The autograd functions of :func:`~torch_amt.dsp.iir.lfilter` and
 :func:`~torch_amt.dsp.iir.lfilter_envelope`, the host side of their numba kernels
 (tensor/array conversion, output and gradient buffers) and their dtype helpers.
+
+Higher derivatives are exact. A first-order backward (``create_graph=False``, grad mode
+off inside the backward) runs the hand-written adjoint kernels. When a graph of the
+backward is requested (``create_graph=True``: ``torch.autograd.functional.hessian``,
+``hvp``, gradient penalties), the same adjoint is computed from differentiable
+operations instead: the adjoint of a filter is again a filter (``u = A⁻ᴴ g`` is
+:func:`_LFilterRows` run backwards in time with the conjugate denominator), followed by
+the correlations of :func:`~torch_amt.dsp.iir.torch_kernels._adjoint_gradients`; the
+fused envelope readout differentiates its composition (:func:`_LFilterRows`, gain,
+real part / magnitude). So derivatives of any order go through the same kernels.
 """
 
 from __future__ import annotations
@@ -17,7 +27,7 @@ from torch_amt.dsp.iir.numba_adjoints import (
     _nb_backward_quads,
 )
 from torch_amt.dsp.iir.numba_kernels import _nb_forward, _nb_forward_envelope
-from torch_amt.dsp.iir.torch_kernels import _torch_backward, _torch_forward
+from torch_amt.dsp.iir.torch_kernels import _adjoint_gradients, _torch_backward, _torch_forward
 from torch_amt.dsp.profiling import run_kernel
 
 # --------------------------------------------------------------------------- dtypes
@@ -99,6 +109,19 @@ def _numba_backward(g, x, y, b, a, needs):
 # --------------------------------------------------------------------------- autograd
 
 
+def _graph_backward(g, x, y, b, a, needs) -> list:
+    """The adjoint of :class:`_LFilterRows` as differentiable operations (for
+    ``create_graph=True``): ``u = A⁻ᴴ g`` by :class:`_LFilterRows` itself on the reversed
+    gradient, then the correlations of :func:`_adjoint_gradients`, all in double
+    precision as the first-order kernels accumulate."""
+    cplx = b.is_complex()
+    g, x, y, b, a = (_wide(t, cplx) for t in (g, x, y, b, a))
+    unit = torch.zeros_like(a)
+    unit[:, 0] = 1
+    u = _LFilterRows.apply(g.flip(-1), unit, a.conj(), None).flip(-1)
+    return _adjoint_gradients(u, x, y, b, needs)
+
+
 class _LFilterRows(torch.autograd.Function):
     """Rows ``x (N, T)`` through ``b, a (N, n+1)`` with ``a[:, 0] == 1``.
 
@@ -121,11 +144,12 @@ class _LFilterRows(torch.autograd.Function):
         return y
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, g):
         x, b, a, y = ctx.saved_tensors
         needs = [ctx.needs_input_grad[0], ctx.needs_input_grad[1], ctx.needs_input_grad[2],
                  ctx.has_zi and ctx.needs_input_grad[3]]
+        if torch.is_grad_enabled():  # create_graph=True: a differentiable adjoint
+            return _cast_grads(_graph_backward(g, x, y, b, a, needs), x, b)
         g = g.contiguous()
         if ctx.backend == "numba":
             grads = _numba_backward(g, x, y, b, a, needs)
@@ -148,13 +172,15 @@ class _LFilterEnvelope(torch.autograd.Function):
                    _np(a, acc), _np(keep_real), float(factor), _np(gain, np.dtype(np.float64)),
                    y)
         ctx.factor = float(factor)
+        ctx.out_dtype = out_dtype
         ctx.save_for_backward(x, b, a, src, keep_real, gain)
         return torch.from_numpy(y)
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, g):
         x, b, a, src, keep_real, gain = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: differentiate the composition
+            return _envelope_graph_backward(ctx, g, x, b, a, src, keep_real, gain)
         acc = _acc_dtype(b.dtype)
         need_b, need_a = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
         gx = np.zeros(tuple(x.shape), dtype=np.float64)
@@ -183,3 +209,22 @@ class _LFilterEnvelope(torch.autograd.Function):
         gx = torch.from_numpy(gx) if ctx.needs_input_grad[0] else None
         gx, gb, ga, _ = _cast_grads([gx, gb, ga, None], x, b)
         return gx, gb, ga, None, None, None, None, None
+
+
+def _envelope_graph_backward(ctx, g, x, b, a, src, keep_real, gain) -> tuple:
+    """The backward of :class:`_LFilterEnvelope` as differentiable operations (for
+    ``create_graph=True``): the gradient of the unfused composition (row gather,
+    :class:`_LFilterRows`, gain, real part or ``factor·|.|``), which computes the same
+    function."""
+    reps = src.numel() // b.shape[0]
+    y = _LFilterRows.apply(x[src], b.repeat(reps, 1), a.repeat(reps, 1), None)
+    y = y * gain.repeat(reps)[:, None]
+    keep = keep_real.repeat(reps)[:, None]
+    out = torch.where(keep, y.real, ctx.factor * y.abs()).to(ctx.out_dtype)
+    inputs = [t for t, need in zip((x, b, a), ctx.needs_input_grad[:3], strict=True) if need]
+    grads = iter(torch.autograd.grad(out, inputs, g, create_graph=True, allow_unused=True))
+    gx, gb, ga = (next(grads) if need else None for need in ctx.needs_input_grad[:3])
+    gx, gb, ga = (torch.zeros_like(t) if need and grad is None else grad
+                  for grad, t, need in zip((gx, gb, ga), (x, b, a), ctx.needs_input_grad[:3],
+                                           strict=True))
+    return gx, gb, ga, None, None, None, None, None

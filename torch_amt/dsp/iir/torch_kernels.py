@@ -83,11 +83,25 @@ def _torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
 
 
 def _torch_backward(g, x, y, b, a, needs):
-    n = b.shape[-1] - 1
-    n_t = g.shape[-1]
+    """The adjoint of :func:`_torch_forward`: ``u = A⁻ᴴ g`` by the same pure-torch
+    recursion run backwards in time, then :func:`_adjoint_gradients`."""
     ones = torch.zeros_like(a)
     ones[:, 0] = 1
     u = _torch_forward(g.flip(-1), ones, a.conj(), None).flip(-1)
+    return _adjoint_gradients(u, x, y, b, needs)
+
+
+def _adjoint_gradients(u: torch.Tensor, x: torch.Tensor, y: torch.Tensor, b: torch.Tensor,
+                      needs) -> list:
+    """Gradients of a normalised row filter ``y = A⁻¹(B x + d)`` from ``u = A⁻ᴴ g``.
+
+    ``dL/dx[t] = Σ_k conj(b_k) u[t+k]``, ``dL/db_k = Σ_t conj(x[t-k]) u[t]``,
+    ``dL/da_j = -Σ_t conj(y[t-j]) u[t]`` (``j ≥ 1``; ``a₀`` gets 0) and
+    ``dL/dzi[k] = u[k]``, for the flags ``needs`` (x, b, a, zi); plain torch
+    operations, so they are differentiable in ``u``, ``x``, ``y`` and ``b``.
+    """
+    n = b.shape[-1] - 1
+    n_t = u.shape[-1]
     gx = gb = ga = gzi = None
     if needs[0]:
         up = torch.nn.functional.pad(u, (0, n))
