@@ -290,24 +290,30 @@ BAD_PARAMETERS = {
     "dau fhigh above Nyquist at 8 kHz": (lambda: Dau1997(8000.0), ValueError, "fhigh"),
     "dau flow > fhigh": (lambda: Dau1997(FS, flow=4000.0, fhigh=1000.0), ValueError, "flow"),
     "dau subfs 0": (lambda: Dau1997(FS, subfs=0), ValueError, "subfs"),
-    "dau modulation preset": (lambda: Dau1997(FS, modulation="mfb_foo"), ValueError, "preset"),
-    "dau adaptation preset": (lambda: Dau1997(FS, adaptation="adt_foo"), ValueError, "preset"),
-    "dau ihc method": (lambda: Dau1997(FS, ihc_method="ihc_foo"), ValueError, "method"),
-    "dau middle ear": (lambda: Dau1997(FS, middleear="cat"), ValueError, "kind"),
+    "dau modulation preset": (lambda: Dau1997(FS, mfb_preset="mfb_foo"), ValueError,
+                              "preset"),
+    "dau adaptation preset": (lambda: Dau1997(FS, adt_preset="adt_foo"), ValueError, "preset"),
+    "dau ihc preset": (lambda: Dau1997(FS, ihc_preset="ihc_foo"), ValueError, "preset"),
+    "dau middle ear": (lambda: Dau1997(FS, middleear=True, middleear_preset="cat"),
+                       ValueError, "preset"),
+    "dau middle ear flag": (lambda: Dau1997(FS, middleear="jepsen2008"), TypeError,
+                            "middleear"),
     "dau dboffset NaN": (lambda: Dau1997(FS, dboffset=math.nan), ValueError, "dboffset"),
     "dau dboffset string": (lambda: Dau1997(FS, dboffset="100"), TypeError, "dboffset"),
     "dau learnable": (lambda: Dau1997(FS, learnable=["gammatone"]), ValueError, "learnable"),
     "dau dtype": (lambda: Dau1997(FS, dtype=torch.int16), TypeError, "dtype"),
     "jepsen gain NaN": (lambda: Jepsen2008(FS, fhigh=4000, gain_db=math.nan), ValueError,
                         "gain_db"),
-    "jepsen expansion 0": (lambda: Jepsen2008(FS, fhigh=4000, expansion=0), ValueError,
-                           "expansion"),
-    "jepsen expansion string": (lambda: Jepsen2008(FS, fhigh=4000, expansion="2"), TypeError,
-                                "expansion"),
+    "jepsen expansion 0": (lambda: Jepsen2008(FS, fhigh=4000, expansion_exponent=0),
+                           ValueError, "expansion_exponent"),
+    "jepsen expansion string": (lambda: Jepsen2008(FS, fhigh=4000, expansion_exponent="2"),
+                                TypeError, "expansion_exponent"),
     "king no basef": (lambda: King2019(FS), ValueError, "basef"),
     "king basef above Nyquist": (lambda: King2019(FS, 9000.0), ValueError, "basef"),
-    "king compression": (lambda: King2019(FS, 1000.0, compression="log"), ValueError,
-                         "method"),
+    "king compression": (lambda: King2019(FS, 1000.0, compression_preset="log"), ValueError,
+                         "preset"),
+    "king compression flag": (lambda: King2019(FS, 1000.0, compression="no"), TypeError,
+                              "compression"),
     "king compression_n 0": (lambda: King2019(FS, 1000.0, compression_n=0), ValueError,
                              "exponent"),
     "king adt_hp_fc 0": (lambda: King2019(FS, 1000.0, adt_hp_fc=0), ValueError, "cutoff"),
@@ -360,7 +366,7 @@ BAD_PARAMETERS = {
     "dsp.fftconvolve h list": (lambda: dsp.fftconvolve(torch.ones(10), [1.0]), TypeError, "h"),
     "dsp.fftconvolve empty": (lambda: dsp.fftconvolve(torch.ones(0), torch.ones(2)),
                               ValueError, "x"),
-    "dsp.fftresample length 0": (lambda: dsp.fftresample(torch.ones(10), 0), ValueError,
+    "dsp.fftresample length -1": (lambda: dsp.fftresample(torch.ones(10), -1), ValueError,
                                  "length"),
     "dsp.fftresample length string": (lambda: dsp.fftresample(torch.ones(10), "5"), TypeError,
                                       "length"),
@@ -473,3 +479,11 @@ def test_numpy_float_audio_is_accepted_by_modules():
     y_np = GammatoneFilterbank(FS, fhigh=4000, dtype=torch.float64)(x.numpy())
     y_t = GammatoneFilterbank(FS, fhigh=4000, dtype=torch.float64)(x)
     assert torch.equal(y_np, y_t)
+
+
+def test_meta_tensor_input_gets_the_device_error():
+    from torch_amt import Dau1997, GammatoneFilterbank
+
+    for module in (Dau1997(FS, 900.0, 1100.0), GammatoneFilterbank(FS, flow=900, fhigh=1100)):
+        with pytest.raises(ValueError, match="meta tensor"):
+            module(torch.zeros(100, device="meta"))

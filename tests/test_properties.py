@@ -269,7 +269,7 @@ def test_sequential_of_stages_equals_king2019():
                           King2019Compression(dtype=torch.float64),
                           IHCEnvelope(FS, "ihc_king2019", dtype=torch.float64),
                           ButterworthFilter(FS, 3.0, 1, "high", dtype=torch.float64))
-    assert torch.equal(chain(x), stages["adapted_response"])
+    assert torch.equal(chain(x), stages["adt"])
     mfb = King2019ModulationFilterbank(FS, dtype=torch.float64)
     assert torch.equal(mfb(chain(x)), stages["out"])
 
