@@ -1,4 +1,4 @@
-"""Speed of the three models against straightforward SciPy/numba pipelines of their chains.
+"""Speed of the models against straightforward SciPy/numba pipelines of their chains.
 
 Forward and forward+backward at 44.1 kHz, float32, batch 1/8/32 and 1 s (10 s and 60 s
 for a few configurations), the numba CPU backend, the pure-torch backend (the GPU path,
@@ -33,13 +33,15 @@ from benchmarks.common import (
     write_results,
 )
 from torch_amt.dsp import use_backend
-from torch_amt.models import Dau1997, Jepsen2008, King2019
+from torch_amt.models import Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
 
 FS = 44100
 MODELS = {
     "dau1997": lambda dt: Dau1997(FS, dtype=dt),
     "king2019": lambda dt: King2019(FS, 1000, dtype=dt),
     "jepsen2008": lambda dt: Jepsen2008(FS, dtype=dt),
+    "dau1996": lambda dt: Dau1996(FS, dtype=dt),
+    "osses2021": lambda dt: Osses2021(FS, dtype=dt),
 }
 
 
@@ -128,6 +130,53 @@ def jepsen2008_baseline(model: Jepsen2008):
     return run
 
 
+def dau1996_baseline(model: Dau1996):
+    """Dau1996's chain written with SciPy/numba, coefficients taken from ``model``."""
+    gb, ga = _np(model.afb.b), _np(model.afb.a)
+    ib, ia = _np(model.ihc.b), _np(model.ihc.a)
+    tau = np.array(model.adt.config.tau, dtype=float)
+    limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
+    lb, la = (_np(c) for c in model.mfb.coefficients())
+
+    def run(x: np.ndarray) -> None:
+        for sig in x:
+            bm = np.stack([2 * np.real(scipy.signal.lfilter(gb[c], ga[c], sig))
+                           for c in range(len(gb))])
+            env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1)
+            adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
+            scipy.signal.lfilter(lb, la, adt, axis=-1)
+
+    return run
+
+
+def osses2021_baseline(model: Osses2021):
+    """Osses2021's chain written with SciPy/numba, coefficients taken from ``model``."""
+    ears = [(_np(s.b), s.delay, s.gain) for s in (model.outerear, model.middleear)]
+    gb, ga = _np(model.afb.b), _np(model.afb.a)
+    ib, ia, passes = _np(model.ihc.b), _np(model.ihc.a), model.ihc.passes
+    tau = np.array(model.adt.config.tau, dtype=float)
+    limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
+    rows_b, rows_a, row_channel, keep_real, att = _mfb_rows(model.mfb)
+    lp_b, lp_a = _np(model.mfb.b_lp150), _np(model.mfb.a_lp150)
+
+    def run(x: np.ndarray) -> None:
+        for sig in x:
+            for taps, delay, gain in ears:  # delay-compensated FIR, normalised gain
+                sig = scipy.signal.fftconvolve(sig, taps)[delay:delay + len(sig)] * gain
+            bm = np.stack([2 * np.real(scipy.signal.lfilter(gb[c], ga[c], sig))
+                           for c in range(len(gb))])
+            env = np.maximum(bm, 0)
+            for _ in range(passes):
+                env = scipy.signal.lfilter(ib, ia, env, axis=-1)
+            adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
+            adt = scipy.signal.lfilter(lp_b, lp_a, adt, axis=-1)
+            for r in range(len(rows_b)):
+                y = scipy.signal.lfilter(rows_b[r], rows_a[r], adt[row_channel[r]])
+                _ = y.real if keep_real[r] else att * np.abs(y)
+
+    return run
+
+
 def _mfb_rows(mfb):
     """Rows of a FastModulationFilterbank: coefficients, channel, real-part rows, factor."""
     design = mfb.design()
@@ -165,7 +214,8 @@ def king2019_baseline(model: King2019):
 
 
 BASELINES = {"dau1997": dau1997_baseline, "king2019": king2019_baseline,
-             "jepsen2008": jepsen2008_baseline}
+             "jepsen2008": jepsen2008_baseline, "dau1996": dau1996_baseline,
+             "osses2021": osses2021_baseline}
 
 
 def _cases(quick: bool, smoke: bool) -> list[tuple[str, int, float, str, bool]]:

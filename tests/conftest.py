@@ -11,12 +11,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = Path(os.environ.get("AMT_REFERENCE_DIR")
                      or REPO_ROOT.parent / "shared" / "amt_reference")
 """``$AMT_REFERENCE_DIR``, else ``../shared/amt_reference`` next to the repository."""
+REFERENCE_FAMILY_DIR = Path(os.environ.get("AMT_REFERENCE_FAMILY_DIR")
+                            or REPO_ROOT.parent / "shared" / "amt_reference_family")
+"""``$AMT_REFERENCE_FAMILY_DIR``, else ``../shared/amt_reference_family`` (the model-family
+reference set) next to the repository."""
 
 
-def missing_reference(message: str) -> None:
+def missing_reference(message: str, variable: str = "AMT_REFERENCE_DIR") -> None:
     """Skip the calling test (one line saying how to point at a reference set), except
     under ``CI=true``, where a missing reference is an error, never a skip."""
-    message += ("; set AMT_REFERENCE_DIR to the directory holding the AMT reference .mat "
+    message += (f"; set {variable} to the directory holding the AMT reference .mat "
                 "files")
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
@@ -29,3 +33,12 @@ def amt_reference_dir() -> Path:
     if not REFERENCE_DIR.is_dir():
         missing_reference(f"AMT reference files not found at {REFERENCE_DIR}")
     return REFERENCE_DIR
+
+
+@pytest.fixture(scope="session")
+def amt_reference_family_dir() -> Path:
+    """Directory of the model-family AMT reference files (see :func:`missing_reference`)."""
+    if not REFERENCE_FAMILY_DIR.is_dir():
+        missing_reference(f"AMT model-family reference files not found at "
+                          f"{REFERENCE_FAMILY_DIR}", "AMT_REFERENCE_FAMILY_DIR")
+    return REFERENCE_FAMILY_DIR

@@ -15,7 +15,7 @@ import torch
 
 from torch_amt.dsp import lfilter
 from torch_amt.levels import setdbspl
-from torch_amt.models import Dau1997, Jepsen2008, King2019
+from torch_amt.models import Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
 from torch_amt.stages.adaptation import AdaptLoop
 from torch_amt.stages.drnl import DRNLFilterbank
 from torch_amt.stages.gammatone import GammatoneFilterbank
@@ -29,6 +29,10 @@ MODELS = {
     "Jepsen2008": lambda fs=FS, d=torch.float32: Jepsen2008(fs, fhigh=min(8000.0, 0.4 * fs),
                                                              dtype=d),
     "King2019": lambda fs=FS, d=torch.float32: King2019(fs, 1000.0, dtype=d),
+    "Dau1996": lambda fs=FS, d=torch.float32: Dau1996(fs, fhigh=min(8000.0, 0.45 * fs),
+                                                       dtype=d),
+    "Osses2021": lambda fs=FS, d=torch.float32: Osses2021(fs, fhigh=min(8000.0, 0.45 * fs),
+                                                           dtype=d),
 }
 
 
@@ -120,7 +124,7 @@ def test_ten_minute_input_iir_and_adaptation_loop():
 
 
 @pytest.mark.parametrize("fs", [8000.0, 16000.0, 22050.0, 44100.0, 48000.0, 96000.0])
-@pytest.mark.parametrize("model", ["Dau1997", "King2019", "Jepsen2008"])
+@pytest.mark.parametrize("model", ["Dau1997", "King2019", "Jepsen2008", "Dau1996", "Osses2021"])
 def test_models_across_sampling_rates(model, fs):
     module = MODELS[model](fs)
     x = torch.randn(int(0.05 * fs), generator=torch.Generator().manual_seed(1)) * 0.05

@@ -16,7 +16,7 @@ import torch
 
 from torch_amt import dsp, levels, scales
 from torch_amt import functional as F
-from torch_amt.models import Dau1997, Jepsen2008, King2019
+from torch_amt.models import Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
 from torch_amt.stages.adaptation import AdaptLoop
 from torch_amt.stages.butterworth import ButterworthFilter
 from torch_amt.stages.compression import King2019Compression
@@ -33,6 +33,7 @@ from torch_amt.stages.modfilterbank import (
     ModulationFilterbank,
     pad_modulation_outputs,
 )
+from torch_amt.stages.modulation_lowpass import ModulationLowpass
 
 FS = 16000.0
 FC3 = [500.0, 1000.0, 2000.0]
@@ -54,6 +55,9 @@ SIGNAL_ENTRY_POINTS = {
     "Dau1997": (lambda: Dau1997(FS, fhigh=4000), 1),
     "Jepsen2008": (lambda: Jepsen2008(FS, fhigh=4000), 1),
     "King2019": (lambda: King2019(FS, 1000.0), 1),
+    "Dau1996": (lambda: Dau1996(FS, fhigh=4000), 1),
+    "Osses2021": (lambda: Osses2021(FS, fhigh=4000), 1),
+    "ModulationLowpass": (lambda: ModulationLowpass(FS), 1),
     "F.adaptloop": (lambda: lambda x: F.adaptloop(x, FS), 1),
     "F.auditoryfilterbank": (lambda: lambda x: F.auditoryfilterbank(x, FS, fhigh=4000), 1),
     "F.ihc_envelope": (lambda: lambda x: F.ihc_envelope(x, FS), 1),
@@ -62,6 +66,7 @@ SIGNAL_ENTRY_POINTS = {
     "F.king2019_modfilterbank": (lambda: lambda x: F.king2019_modfilterbank(x, FS), 2),
     "F.lopezpoveda2001": (lambda: lambda x: F.lopezpoveda2001(x, FS, fhigh=4000), 1),
     "F.modfilterbank": (lambda: lambda x: F.modfilterbank(x, FS, FC3), 2),
+    "F.modulation_lowpass": (lambda: lambda x: F.modulation_lowpass(x, FS), 1),
 }
 MODULES = [k for k in SIGNAL_ENTRY_POINTS if not k.startswith("F.")]
 
@@ -112,7 +117,8 @@ def test_bad_signal(entry, bad):
                                    and k not in ("IHCEnvelope", "AdaptLoop", "ButterworthFilter",
                                                  "King2019Compression", "F.adaptloop",
                                                  "F.ihc_envelope", "F.king2019_compression",
-                                                 "F.power_compression")])
+                                                 "F.power_compression", "ModulationLowpass",
+                                                 "F.modulation_lowpass")])
 def test_audio_with_too_many_axes(entry):
     """Audio entry points take (T,) or (B, T): a stereo (B, 2, T) batch is rejected."""
     make, _ = SIGNAL_ENTRY_POINTS[entry]
@@ -140,6 +146,9 @@ FS_CONSTRUCTORS = {
     "Dau1997": lambda fs: Dau1997(fs),
     "Jepsen2008": lambda fs: Jepsen2008(fs),
     "King2019": lambda fs: King2019(fs, 1000.0),
+    "Dau1996": lambda fs: Dau1996(fs),
+    "Osses2021": lambda fs: Osses2021(fs),
+    "ModulationLowpass": lambda fs: ModulationLowpass(fs),
     "F.adaptloop": lambda fs: F.adaptloop(torch.ones(10), fs),
     "F.ihc_envelope": lambda fs: F.ihc_envelope(torch.ones(10), fs),
     "F.modfilterbank": lambda fs: F.modfilterbank(torch.ones(3, 10), fs, FC3),
@@ -288,6 +297,16 @@ BAD_PARAMETERS = {
     "king mod ir_length_ratio 0": (lambda: FastKing2019ModulationFilterbank(
         FS, ir_length_ratio=0), ValueError, "ir_length_ratio"),
     "dau fhigh above Nyquist at 8 kHz": (lambda: Dau1997(8000.0), ValueError, "fhigh"),
+    "dau1996 fhigh above Nyquist at 8 kHz": (lambda: Dau1996(8000.0), ValueError, "fhigh"),
+    "dau1996 tau 0": (lambda: Dau1996(FS, tau=0.0), ValueError, "tau"),
+    "dau1996 adaptation preset": (lambda: Dau1996(FS, adt_preset="adt_foo"), ValueError,
+                                  "preset"),
+    "osses fhigh above Nyquist at 8 kHz": (lambda: Osses2021(8000.0), ValueError, "fhigh"),
+    "osses middle ear": (lambda: Osses2021(FS, middleear_preset="zilany2009"), ValueError,
+                         "middleear_preset"),
+    "osses mfb without afb": (lambda: Osses2021(FS, afb=False), ValueError, "afb"),
+    "osses subfs 0": (lambda: Osses2021(FS, subfs=0), ValueError, "subfs"),
+    "modulation lowpass tau": (lambda: ModulationLowpass(FS, tau=-0.02), ValueError, "tau"),
     "dau flow > fhigh": (lambda: Dau1997(FS, flow=4000.0, fhigh=1000.0), ValueError, "flow"),
     "dau subfs 0": (lambda: Dau1997(FS, subfs=0), ValueError, "subfs"),
     "dau modulation preset": (lambda: Dau1997(FS, mfb_preset="mfb_foo"), ValueError,

@@ -173,6 +173,23 @@ def test_plot_model_fcmt_output_and_unbatched(tmp_path):
     assert [t.get_text() for t in fig.axes[-2].get_yticklabels()] == ["2", "4", "8"]
 
 
+@pytest.mark.parametrize("batched", [True, False])
+def test_plot_model_fct_output_without_modulation_axis(batched):
+    n_t = 400
+    model = SimpleNamespace(fc=FC, mfc=[], fs=FS, output_fs=FS, dboffset=100.0,
+                            output_kind="fct")
+    stages = {"afb": torch.randn(5, n_t), "adt": torch.rand(5, n_t),
+              "out": torch.rand(5, n_t)}
+    if batched:
+        stages = {k: v.unsqueeze(0) for k, v in stages.items()}
+    fig = plot_model(stages, model, x=torch.randn(n_t), fig=Figure(), title="dau")
+    axes = [a for a in fig.axes if a.get_label() != "<colorbar>"]
+    assert [a.get_title() for a in axes[1:]] == ["Auditory filterbank ('afb')",
+                                                 "Adaptation ('adt')", "Output ('out')"]
+    assert axes[-1].get_ylabel() == "Centre frequency (Hz)"
+    assert _mesh_extent(axes[-1])[:2] == (0.0, pytest.approx(n_t / FS))
+
+
 def test_functions_make_their_own_figure():
     ax = plot_waveform(torch.zeros(10), FS)
     assert ax.figure is not None

@@ -4,7 +4,8 @@
 - float32 ≈ float64 (stated tolerances);
 - the linear stages are linear and time-invariant;
 - causality of the causal stages/models (and the documented non-causality of the Hilbert
-  envelope / FFT resampling in King2019 and ``ihc_bernstein1999``);
+  envelope / FFT resampling in King2019, ``ihc_bernstein1999`` and the delay-compensated
+  ear filters of Osses2021);
 - nn.Sequential of the stages equals the model's own stage outputs;
 - state_dict round trip, ``.to(dtype)`` / ``.to(device)`` round trip, determinism.
 """
@@ -15,7 +16,7 @@ import pytest
 import torch
 from torch import nn
 
-from torch_amt.models import Dau1997, Jepsen2008, King2019
+from torch_amt.models import Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
 from torch_amt.stages.adaptation import AdaptLoop
 from torch_amt.stages.butterworth import ButterworthFilter
 from torch_amt.stages.compression import King2019Compression
@@ -31,6 +32,7 @@ from torch_amt.stages.modfilterbank import (
     FastModulationFilterbank,
     ModulationFilterbank,
 )
+from torch_amt.stages.modulation_lowpass import ModulationLowpass
 
 FS = 16000.0
 T = 1200
@@ -58,6 +60,9 @@ MODULES = {
     "Dau1997": (lambda d, L: Dau1997(FS, fhigh=4000, learnable=L, dtype=d), 1),
     "Jepsen2008": (lambda d, L: Jepsen2008(FS, fhigh=4000, learnable=L, dtype=d), 1),
     "King2019": (lambda d, L: King2019(FS, 1000.0, learnable=L, dtype=d), 1),
+    "ModulationLowpass": (lambda d, L: ModulationLowpass(FS, learnable=L, dtype=d), 1),
+    "Dau1996": (lambda d, L: Dau1996(FS, fhigh=4000, learnable=L, dtype=d), 1),
+    "Osses2021": (lambda d, L: Osses2021(FS, fhigh=4000, learnable=L, dtype=d), 1),
 }
 POSITIVE_INPUT = {"AdaptLoop"}  # an envelope, not audio
 
@@ -134,6 +139,7 @@ LINEAR = {
     "HeadphoneFilter": lambda: HeadphoneFilter(FS, dtype=torch.float64),
     "MiddleEarFilter": lambda: MiddleEarFilter(FS, dtype=torch.float64),
     "MiddleEarFilter-zilany": lambda: MiddleEarFilter(FS, "zilany2009", dtype=torch.float64),
+    "ModulationLowpass": lambda: ModulationLowpass(FS, dtype=torch.float64),
     "ButterworthFilter": lambda: ButterworthFilter(FS, [300.0, 3000.0], 2, "bandpass",
                                                    dtype=torch.float64),
     "ModulationFilterbank-no_phase_insens": lambda: ModulationFilterbank(
@@ -192,6 +198,8 @@ CAUSAL = {
     "FastModulationFilterbank": lambda: FastModulationFilterbank(FS, FC3, dtype=torch.float64),
     "Dau1997": lambda: Dau1997(FS, fhigh=4000, dtype=torch.float64),
     "Jepsen2008": lambda: Jepsen2008(FS, fhigh=4000, dtype=torch.float64),
+    "ModulationLowpass": lambda: ModulationLowpass(FS, dtype=torch.float64),
+    "Dau1996": lambda: Dau1996(FS, fhigh=4000, dtype=torch.float64),
     "King2019-no_phase_insens-no_resampling": lambda: King2019(
         FS, 1000.0, phase_insens=False, subfs=None, dtype=torch.float64),
 }
@@ -202,6 +210,8 @@ NOT_CAUSAL = {
         FS, dtype=torch.float64),
     "IHCEnvelope-bernstein1999": lambda: IHCEnvelope(FS, "ihc_bernstein1999",
                                                      dtype=torch.float64),
+    # its ear FIRs are delay-compensated (AMT osses2021): output advanced by 257 samples
+    "Osses2021": lambda: Osses2021(FS, fhigh=4000, dtype=torch.float64),
 }
 
 

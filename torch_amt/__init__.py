@@ -2,12 +2,13 @@
 
 Layered, differentiable ``torch.nn.Module`` stages (outer/middle ear, gammatone and
 DRNL filterbanks, inner-hair-cell envelope, adaptation loops, modulation filterbanks)
-and the published models composed from them (:class:`Dau1997`, :class:`Jepsen2008`,
-:class:`King2019`), validated numerically against the outputs of AMT 1.4.0.
+and the published models composed from them (:class:`Dau1996`, :class:`Dau1997`,
+:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`), validated numerically
+against the outputs of AMT 1.4.0.
 """
 
 from torch_amt import dsp, functional, levels, scales
-from torch_amt.models import MODELS, Dau1997, Jepsen2008, King2019
+from torch_amt.models import MODELS, Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
 from torch_amt.stages import (
     AdaptLoop,
     ButterworthFilter,
@@ -21,6 +22,7 @@ from torch_amt.stages import (
     King2019ModulationFilterbank,
     MiddleEarFilter,
     ModulationFilterbank,
+    ModulationLowpass,
     pad_modulation_outputs,
 )
 
@@ -31,6 +33,7 @@ __all__ = [
     "AdaptLoop",
     "ButterworthFilter",
     "DRNLFilterbank",
+    "Dau1996",
     "Dau1997",
     "FastKing2019ModulationFilterbank",
     "FastModulationFilterbank",
@@ -43,6 +46,8 @@ __all__ = [
     "King2019ModulationFilterbank",
     "MiddleEarFilter",
     "ModulationFilterbank",
+    "ModulationLowpass",
+    "Osses2021",
     "__version__",
     "dsp",
     "functional",

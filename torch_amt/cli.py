@@ -358,7 +358,11 @@ def _save_npz(path: Path, item: _Input, x: torch.Tensor, stages: dict, model: to
     from torch_amt.plot import modulation_array
 
     out = stages["out"]
-    values, mfc, mask = modulation_array(out, model.mfc, batch=0)
+    if getattr(model, "output_kind", None) == "fct":  # (B, F, T): no modulation axis
+        values = _array(out[0])
+        mfc, mask = np.zeros((values.shape[0], 0)), np.ones((values.shape[0], 0), dtype=bool)
+    else:
+        values, mfc, mask = modulation_array(out, model.mfc, batch=0)
     provenance = {
         "torch_amt_version": torch_amt.__version__,
         "torch_version": torch.__version__,

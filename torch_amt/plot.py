@@ -441,7 +441,9 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
 
     Four panels: the input waveform, the auditory filterbank (auditory spectrogram) next
     to the adaptation output, the summary modulation spectrum next to the modulation
-    representation of one channel.
+    representation of one channel. A model whose output has no modulation axis
+    (``output_kind == 'fct'``, e.g. Dau1996) has its ``(F, T)`` output in the bottom row
+    instead.
 
     Parameters
     ----------
@@ -481,7 +483,9 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     fc = _numpy(model.fc).reshape(-1)
     n_f = fc.size
     out = stages["out"]
-    batched = out[0].ndim == 3 if isinstance(out, list | tuple) else out.ndim == 4
+    fct = getattr(model, "output_kind", None) == "fct"
+    batched = (out[0].ndim == 3 if isinstance(out, list | tuple)
+               else out.ndim == (3 if fct else 4))
     channel_stages = {k: v for k, v in stages.items()
                       if k != "out" and isinstance(v, torch.Tensor | np.ndarray)
                       and v.ndim == 2 + batched and v.shape[-2] == n_f}
@@ -508,6 +512,11 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     adt_fs = fs if adt.shape[-1] == n_fb else float(model.output_fs)
     plot_adaptation(adt, adt_fs, fc, ax=fig.add_subplot(grid[row, 1]), batch=batch,
                     title=f"Adaptation ('{adt_name}')")
+    if fct:
+        plot_adaptation(out, float(model.output_fs), fc, ax=fig.add_subplot(grid[row + 1, :]),
+                        batch=batch, title="Output ('out')")
+        fig.suptitle(title if title is not None else type(model).__name__)
+        return fig
     plot_modulation_spectrum(out, model.mfc, fc, ax=fig.add_subplot(grid[row + 1, 0]),
                              batch=batch)
     if channel is None:

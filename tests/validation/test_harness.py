@@ -120,7 +120,8 @@ def test_parse_structure():
 
 
 @pytest.mark.parametrize("text", ["x = [1 2", "x = 'abc", "x = a == b;", "f(x) = 1;",
-                                  "end", "for k = 1:2, x = k;", "x = y(end);", "x = 1 2;"])
+                                  "end", "for k = 1:2, x = k;", "x = end;", "x = 1 2;",
+                                  "try, x = 1;", "catch", "x = @(a b) a;"])
 def test_unsupported_syntax(text):
     with pytest.raises(MatlabSyntaxError):
         parse(text)
@@ -163,7 +164,9 @@ def test_matrices_ranges_and_indexing():
     np.testing.assert_array_equal(value("m(:)", env), m.reshape(-1, 1, order="F"))
     np.testing.assert_array_equal(value("row([3 1])", env), [[30, 10]])
     np.testing.assert_array_equal(value("col([2 1])", env), [[2], [1]])
-    np.testing.assert_array_equal(value("m .* 2 - m", env), m)
+    difference = value("m .* 2 - m", env)  # a difference records its operands' magnitude
+    np.testing.assert_array_equal(difference.value, m)
+    assert difference.scale == 24.0
     np.testing.assert_array_equal(value("row * col(1)", env), [[10, 20, 30]])
     assert value("zeros(2, 3)", env).shape == (2, 3)
     np.testing.assert_array_equal(value("max(m)", env), [[3, 6, 9, 12]])
@@ -462,7 +465,7 @@ def test_command_line_exit_status(tmp_path, monkeypatch, capsys):
 
 
 def test_unparsable_call_is_a_failure(tmp_path):
-    _write_reference(tmp_path, "bad.mat", "x = y(end);", stimulus=np.ones((2, 1)), x=1.0)
+    _write_reference(tmp_path, "bad.mat", "x = y == 1;", stimulus=np.ones((2, 1)), x=1.0)
     result = run_validation(tmp_path)
     assert not result.ok and result.failed[0].quantity == "call"
 

@@ -13,6 +13,7 @@ from torch_amt.functional.gammatone import auditoryfilterbank, gammatone_coeffic
 from torch_amt.functional.ihc import IHC_METHODS, ihc_envelope
 from torch_amt.functional.king2019_modfilterbank import king2019_modfilterbank
 from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS, modfilterbank
+from torch_amt.functional.modulation_lowpass import modulation_lowpass
 
 __all__ = [
     "ADAPTLOOP_PRESETS",
@@ -32,5 +33,6 @@ __all__ = [
     "middleearfilter",
     "minspl_to_minlvl",
     "modfilterbank",
+    "modulation_lowpass",
     "power_compression",
 ]

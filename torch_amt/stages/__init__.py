@@ -17,6 +17,7 @@ from torch_amt.stages.modfilterbank import (
     ModulationFilterbank,
     pad_modulation_outputs,
 )
+from torch_amt.stages.modulation_lowpass import ModulationLowpass
 
 __all__ = [
     "AdaptLoop",
@@ -31,5 +32,6 @@ __all__ = [
     "King2019ModulationFilterbank",
     "MiddleEarFilter",
     "ModulationFilterbank",
+    "ModulationLowpass",
     "pad_modulation_outputs",
 ]

@@ -4,7 +4,9 @@ One check compares a computed array with the stored one: shapes must agree (trai
 singleton dimensions beyond the second are ignored, a scalar is 1x1), NaN must be at the
 same positions, and ``rel_err = max|computed - reference| / max|reference|`` (complex:
 modulus of the difference; both exactly zero: 0; reference all zero but error > 0: inf)
-must not exceed the tolerance. Cell arrays are checked element by element, structs
+must not exceed the tolerance. A value that is a difference of computed operands
+(``Checked.scale``, e.g. ``max(abs(a - b))``) is measured relative to the larger of
+``max|reference|`` and the operands' magnitude. Cell arrays are checked element by element, structs
 field by field, strings for equality, and a :class:`~torch_amt.validation.values.Checked` value
 with ``split_axis`` slice by slice.
 """
@@ -108,7 +110,8 @@ def _as_string(reference: Any) -> str:
 
 
 def _numbers(origin: Origin, quantity: str, value: np.ndarray, reference: np.ndarray,
-             tol: float, tol_reason: str, dtype: torch.dtype) -> CheckRecord:
+             tol: float, tol_reason: str, dtype: torch.dtype, scale: float = 0.0
+             ) -> CheckRecord:
     tolerance, reason = effective_tolerance(tol, tol_reason, dtype)
     complex_ = np.iscomplexobj(value) or np.iscomplexobj(reference)
     kind = np.complex128 if complex_ else np.float64
@@ -125,7 +128,11 @@ def _numbers(origin: Origin, quantity: str, value: np.ndarray, reference: np.nda
     err = float(diff.max(initial=0.0))
     ref_abs = np.abs(r[np.isfinite(r)])
     ref_max = float(ref_abs.max(initial=0.0))
-    rel = 0.0 if err == 0 else (math.inf if ref_max == 0 else err / ref_max)
+    denominator = max(ref_max, scale)
+    if scale > ref_max:
+        reason += (f"; relative to the magnitude of the operands of a difference, {scale:.3g} "
+                   "(see Checked.scale)")
+    rel = 0.0 if err == 0 else (math.inf if denominator == 0 else err / denominator)
     return CheckRecord(origin.file, quantity, origin.stage, origin.mode, err, ref_max, rel,
                        tolerance, nan_ok and rel <= tolerance, reason)
 
@@ -145,11 +152,11 @@ def _compare_array(origin: Origin, quantity: str, checked: Checked, reference: n
     axis = checked.split_axis
     if axis is None:
         return [_numbers(origin, quantity, value, reference, checked.slice_tol(),
-                         checked.slice_reason(), dtype)]
+                         checked.slice_reason(), dtype, checked.scale)]
     return [
         _numbers(origin, f"{quantity}[{checked.slice_label(k)}]", np.take(value, k, axis=axis),
                  np.take(reference, k, axis=axis), checked.slice_tol(k),
-                 checked.slice_reason(k), dtype)
+                 checked.slice_reason(k), dtype, checked.scale)
         for k in range(reference.shape[axis])
     ]
 

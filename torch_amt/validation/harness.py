@@ -55,9 +55,11 @@ from torch_amt.validation.syntax import (
     BinOp,
     ExprStmt,
     ForLoop,
+    Lambda,
     MatlabSyntaxError,
     Name,
     Neg,
+    TryCatch,
     parse,
 )
 from torch_amt.validation.values import Unavailable
@@ -85,7 +87,8 @@ METADATA_NAMES = frozenset({
 """Stored variables describing the file (besides them, every unassigned string)."""
 
 TRIVIAL_FUNCTIONS = frozenset({"numel", "zeros", "cell", "struct", "rmfield", "max", "abs",
-                               "log10"})
+                               "log10", "ceil", "length", "exp", "sqrt", "sum", "reshape",
+                               "cellfun"})
 """Builtins that do not name the stage of an output."""
 
 END_TO_END = "end-to-end"
@@ -191,6 +194,10 @@ def _calls(node: object, variables: set[str]) -> list[str]:
     """Names of the functions a statement or expression calls, in pre-order."""
     if isinstance(node, ForLoop):
         return [c for stmt in node.body for c in _calls(stmt, variables)]
+    if isinstance(node, TryCatch):
+        return [c for stmt in (*node.body, *node.handler) for c in _calls(stmt, variables)]
+    if isinstance(node, Lambda):
+        return _calls(node.body, variables | set(node.params))
     if isinstance(node, Assign):
         return _calls(node.value, variables)
     if isinstance(node, ExprStmt):

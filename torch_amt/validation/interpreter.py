@@ -19,26 +19,37 @@ from typing import Any
 
 import numpy as np
 
-from torch_amt.validation.registry import Context, NotCovered, call_function
+from torch_amt.validation.registry import AmtError, Context, NotCovered, call_function
 from torch_amt.validation.syntax import (
     Apply,
     BinOp,
     CellLit,
     CellRef,
     Colon,
+    End,
     ExprStmt,
     FieldRef,
     ForLoop,
+    Lambda,
     MatrixLit,
     Name,
     Neg,
     Num,
     RangeExpr,
     Str,
+    TryCatch,
 )
-from torch_amt.validation.values import Checked, Unavailable, merge_tolerances, unwrap
+from torch_amt.validation.values import (
+    Checked,
+    Unavailable,
+    merge_tolerances,
+    scale_of,
+    unwrap,
+    with_scale,
+)
 
 __all__ = [
+    "AnonymousFunction",
     "DependencyFailed",
     "DependencyNotCovered",
     "Interpreter",
@@ -85,13 +96,18 @@ def children(node: object) -> Iterable[object]:
         return tuple(n for n in (node.start, node.step, node.stop) if n is not None)
     if isinstance(node, (MatrixLit, CellLit)):
         return tuple(e for row in node.rows for e in row)
+    if isinstance(node, Lambda):
+        return (node.body,)
     return ()
 
 
 def expr_reads(node: object, variables: set[str]) -> set[str]:
-    """Variables (names in ``variables``) that evaluating ``node`` reads."""
+    """Variables (names in ``variables``) that evaluating ``node`` reads (the parameters
+    of an anonymous function are its own, not variables)."""
     if isinstance(node, Name):
         return {node.id} & variables
+    if isinstance(node, Lambda):
+        return expr_reads(node.body, variables - set(node.params))
     return set().union(*(expr_reads(c, variables) for c in children(node)))
 
 
@@ -105,9 +121,16 @@ def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str],
     """``(reads, full_writes, partial_writes)`` of a statement.
 
     A full write replaces a variable (``x = ...``); a partial write (``c{i} = ...``,
-    ``s.f = ...``, anything inside a loop) updates it and so also depends on its previous
-    value.
+    ``s.f = ...``, anything inside a loop or a try/catch block) updates it and so also
+    depends on its previous value.
     """
+    if isinstance(stmt, TryCatch):
+        reads, partial = set(), {stmt.var} - {None}
+        for inner in (*stmt.body, *stmt.handler):
+            r, f, p = statement_io(inner, variables)
+            reads |= r
+            partial |= f | p
+        return reads - {stmt.var}, set(), partial
     if isinstance(stmt, ForLoop):
         reads = expr_reads(stmt.iterable, variables)
         partial: set[str] = set()
@@ -215,7 +238,12 @@ def _take(arr: np.ndarray, idx: np.ndarray | slice) -> np.ndarray:
 
 
 def _index(value: Any, subs: Sequence[Any]) -> Any:
-    """``value(subs{:})`` with MATLAB semantics (1-based, column-major)."""
+    """``value(subs{:})`` with MATLAB semantics (1-based, column-major); a selection keeps
+    the value's :attr:`~torch_amt.validation.values.Checked.scale`."""
+    return with_scale(_select(value, subs), scale_of([value]))
+
+
+def _select(value: Any, subs: Sequence[Any]) -> Any:
     checked = value if isinstance(value, Checked) else None
     raw = unwrap(value)
     if isinstance(raw, (list, dict, str)):
@@ -253,7 +281,8 @@ def _index(value: Any, subs: Sequence[Any]) -> Any:
     return merge_tolerances(result, [checked])
 
 
-def _cell_index(value: Any, subs: Sequence[Any]) -> Any:
+def _cell_elements(value: Any, subs: Sequence[Any]) -> list[Any]:
+    """The elements ``c{subs}`` selects (a comma-separated list in MATLAB), in order."""
     checked = value if isinstance(value, Checked) else None
     cell = checked.value if checked else value
     if not isinstance(cell, list):
@@ -261,14 +290,30 @@ def _cell_index(value: Any, subs: Sequence[Any]) -> Any:
     if len(subs) != 1:
         raise TypeError("only c{k} with one subscript is supported")
     idx = _subscript(subs[0], len(cell))
-    if isinstance(idx, slice) or idx.size != 1:
-        raise TypeError("c{k} needs a single index (comma-separated lists are not supported)")
-    k = int(idx[0])
-    element = cell[k]
+    ks = range(len(cell)) if isinstance(idx, slice) else [int(k) for k in idx]
     if checked is None:
-        return element
-    own = Checked(unwrap(element), tol=checked.slice_tol(k), reason=checked.slice_reason(k))
-    return merge_tolerances(element, [own])
+        return [cell[k] for k in ks]
+    return [merge_tolerances(cell[k], [Checked(unwrap(cell[k]), tol=checked.slice_tol(k),
+                                               reason=checked.slice_reason(k))]) for k in ks]
+
+
+def _cell_index(value: Any, subs: Sequence[Any]) -> Any:
+    elements = _cell_elements(value, subs)
+    if len(elements) != 1:
+        raise TypeError("c{k} needs a single index here (a comma-separated list is only "
+                        "supported inside [...])")
+    return elements[0]
+
+
+def _end_index(value: Any, position: int, count: int) -> float:
+    """What ``end`` stands for as subscript ``position`` of ``count`` into ``value``."""
+    raw = unwrap(value)
+    shape = (len(raw), 1) if isinstance(raw, list) else _matrix(raw, "an indexed value").shape
+    if count == 1:
+        return float(np.prod(shape))
+    if position < count - 1:
+        return float(shape[position] if position < len(shape) else 1)
+    return float(np.prod(shape[position:]))
 
 
 def _field(value: Any, name: str) -> Any:
@@ -302,16 +347,28 @@ def _arith(op: str, x: Any, y: Any) -> Any:
                     f"(shapes {a.shape} and {b.shape})")
 
 
+def _magnitude(value: Any) -> float:
+    arr = np.abs(np.asarray(unwrap(value)))
+    finite = arr[np.isfinite(arr)]
+    return float(finite.max(initial=0.0))
+
+
 def _binop(op: str, left: Any, right: Any) -> Any:
-    result = _arith(op, unwrap(left), unwrap(right))
+    """``left op right``. The sum or difference of two arrays is checked relative to the
+    operands' magnitude where that exceeds its own (see ``Checked.scale``)."""
+    a, b = unwrap(left), unwrap(right)
+    result = _arith(op, a, b)
+    scale = 0.0
+    if op in ("+", "-") and np.size(a) > 1 and np.size(b) > 1:
+        scale = max(_magnitude(a), _magnitude(b), scale_of([left, right]))
     sources = [v for v in (left, right) if isinstance(v, Checked)]
     if not sources:
-        return result
+        return with_scale(result, scale)
     exponent = unwrap(right)
     factor = 1.0
     if op in ("^", ".^") and np.ndim(exponent) == 0 and not isinstance(exponent, complex):
         factor = max(1.0, abs(float(exponent)))
-    return merge_tolerances(result, sources, factor)
+    return with_scale(merge_tolerances(result, sources, factor), scale)
 
 
 def _range(start: Any, step: Any, stop: Any) -> np.ndarray:
@@ -338,6 +395,27 @@ def _concatenate(rows: list[list[Any]]) -> Any:
 # --------------------------------------------------------------------------- interpreter
 
 
+class AnonymousFunction:
+    """The value of ``@(params) body``: callable with MATLAB values.
+
+    As in MATLAB, the variables the body reads are captured when the function is made.
+    """
+
+    def __init__(self, node: Lambda, interpreter: Interpreter) -> None:
+        self.node = node
+        self.ctx = interpreter.ctx
+        self.cache = interpreter.cache
+        self.captured = dict(interpreter.env)
+
+    def __call__(self, *args: Any) -> Any:
+        """The body's value with the parameters bound to ``args``."""
+        if len(args) > len(self.node.params):
+            raise TypeError(f"anonymous function of {len(self.node.params)} argument(s) "
+                            f"called with {len(args)}")
+        env = {**self.captured, **dict(zip(self.node.params, args, strict=False))}
+        return Interpreter(self.ctx, env, set(), self.cache).eval(self.node.body)
+
+
 class Interpreter:
     """Executes parsed statements in an environment of MATLAB values.
 
@@ -361,6 +439,7 @@ class Interpreter:
         self.env = env
         self.frozen = frozen
         self.cache = cache
+        self._indexed: list[tuple[Any, int, int]] = []  # what 'end' refers to
 
     def run(self, statements: Sequence[object], variables: set[str]) -> None:
         """Execute ``statements``; one that fails marks what it assigns unavailable."""
@@ -382,8 +461,17 @@ class Interpreter:
             self.env[name] = marker
 
     def execute(self, stmt: object) -> None:
-        """Execute one statement (errors propagate)."""
-        if isinstance(stmt, ForLoop):
+        """Execute one statement (errors propagate; a try block catches :class:`AmtError`)."""
+        if isinstance(stmt, TryCatch):
+            try:
+                for inner in stmt.body:
+                    self.execute(inner)
+            except AmtError as err:
+                if stmt.var is not None:
+                    self._set(stmt.var, {"message": str(err), "identifier": err.identifier})
+                for inner in stmt.handler:
+                    self.execute(inner)
+        elif isinstance(stmt, ForLoop):
             values = _matrix(unwrap(self.eval(stmt.iterable)), "a for-loop range")
             for j in range(values.shape[1] if values.ndim == 2 else 0):
                 self._set(stmt.var, _scalarize(values[:, j:j + 1]))
@@ -450,6 +538,17 @@ class Interpreter:
         """An index argument: ``:`` or a value."""
         return _ALL if isinstance(node, Colon) else self.eval(node)
 
+    def eval_subscripts(self, value: Any, nodes: Sequence[object]) -> list[Any]:
+        """The index arguments of ``value(nodes)``, with ``end`` referring to ``value``."""
+        subs = []
+        for k, node in enumerate(nodes):
+            self._indexed.append((value, k, len(nodes)))
+            try:
+                subs.append(self.eval_subscript(node))
+            finally:
+                self._indexed.pop()
+        return subs
+
     def eval_multi(self, node: object, nargout: int) -> tuple:
         """Evaluate the right side of ``[a, b, ...] = node`` (must be a function call)."""
         if isinstance(node, Name) and not self.is_variable(node.id):
@@ -477,10 +576,19 @@ class Interpreter:
                 args = [self.eval(a) for a in node.args]
                 name = node.target.id
                 return self._first(call_function(name, self.ctx, args, nargout, self.cache), name)
-            return _index(self.eval(node.target), [self.eval_subscript(a) for a in node.args])
+            target = self.eval(node.target)
+            if isinstance(target, AnonymousFunction):
+                return target(*(self.eval(a) for a in node.args))
+            return _index(target, self.eval_subscripts(target, node.args))
         if isinstance(node, CellRef):
-            return _cell_index(self.eval(node.target),
-                               [self.eval_subscript(a) for a in node.args])
+            target = self.eval(node.target)
+            return _cell_index(target, self.eval_subscripts(target, node.args))
+        if isinstance(node, End):
+            if not self._indexed:
+                raise TypeError("'end' outside an index")
+            return _end_index(*self._indexed[-1])
+        if isinstance(node, Lambda):
+            return AnonymousFunction(node, self)
         if isinstance(node, FieldRef):
             return _field(self.eval(node.target), node.name)
         if isinstance(node, BinOp):
@@ -493,7 +601,7 @@ class Interpreter:
             step = self.eval(node.step) if node.step is not None else 1.0
             return _range(self.eval(node.start), step, self.eval(node.stop))
         if isinstance(node, MatrixLit):
-            values = [[self.eval(e) for e in row] for row in node.rows]
+            values = [[v for e in row for v in self.eval_elements(e)] for row in node.rows]
             sources = [v for row in values for v in row if isinstance(v, Checked)]
             return merge_tolerances(_concatenate(values), sources)
         if isinstance(node, CellLit):
@@ -502,6 +610,14 @@ class Interpreter:
                 raise ValueError("cell literal rows have different lengths")
             return [v for col in zip(*rows, strict=True) for v in col] if rows else []
         raise TypeError(f"cannot evaluate {type(node).__name__} here")
+
+    def eval_elements(self, node: object) -> list[Any]:
+        """The values an element of ``[...]`` contributes: one, or all that ``c{...}``
+        selects (MATLAB's comma-separated list, e.g. ``[c{:}]``)."""
+        if isinstance(node, CellRef):
+            target = self.eval(node.target)
+            return _cell_elements(target, self.eval_subscripts(target, node.args))
+        return [self.eval(node)]
 
     @staticmethod
     def _first(outputs: tuple, name: str) -> Any:

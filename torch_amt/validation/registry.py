@@ -28,13 +28,40 @@ from typing import Any
 import numpy as np
 import torch
 
-from torch_amt.validation.values import ArgBundle, Checked, merge_tolerances, unwrap
+from torch_amt.validation.values import (
+    ArgBundle,
+    Checked,
+    merge_tolerances,
+    scale_of,
+    unwrap,
+    with_scale,
+)
 
-__all__ = ["HANDLERS", "Context", "Handler", "NotCovered", "amt_function", "call_function"]
+__all__ = ["HANDLERS", "KEEPS_SCALE", "AmtError", "Context", "Handler", "NotCovered",
+           "amt_function", "call_function"]
 
 
 class NotCovered(Exception):
     """torch_amt does not compute this (yet); the dependent checks are reported not covered."""
+
+
+class AmtError(Exception):
+    """AMT itself stops with an error for this call (a handler reproducing a known AMT bug).
+
+    ``str(err)`` is AMT's error message as Octave reports it (``err.message``); a
+    ``try ... catch err ... end`` block in ``call`` catches it, as Octave does.
+
+    Parameters
+    ----------
+    message : str
+        Octave's ``err.message``.
+    identifier : str
+        Octave's ``err.identifier`` (``''`` for most AMT errors).
+    """
+
+    def __init__(self, message: str, identifier: str = "") -> None:
+        super().__init__(message)
+        self.identifier = identifier
 
 
 @dataclass(frozen=True)
@@ -69,15 +96,21 @@ class Context:
 
 Handler = Callable[[Context, list, int], tuple]
 HANDLERS: dict[str, Handler] = {}
+KEEPS_SCALE: set[str] = set()
+"""Functions whose outputs keep the :attr:`~torch_amt.validation.values.Checked.scale` of
+their inputs (selections and magnitudes: ``abs``, ``max``, ``reshape``)."""
 
 
-def amt_function(*names: str) -> Callable[[Handler], Handler]:
+def amt_function(*names: str, keeps_scale: bool = False) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of the AMT functions ``names``.
 
     Parameters
     ----------
     *names : str
         AMT/LTFAT function names as written in ``call`` (aliases allowed).
+    keeps_scale : bool
+        The outputs keep the largest ``Checked.scale`` of the arguments (a function that
+        only selects elements or takes magnitudes, see :data:`KEEPS_SCALE`).
 
     Raises
     ------
@@ -93,6 +126,8 @@ def amt_function(*names: str) -> Callable[[Handler], Handler]:
                 raise ValueError(f"AMT function {name!r} already has a handler "
                                  f"({HANDLERS[name].__module__}.{HANDLERS[name].__name__})")
             HANDLERS[name] = handler
+            if keeps_scale:
+                KEEPS_SCALE.add(name)
         return handler
 
     return register
@@ -191,11 +226,12 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
         if key is not None:
             cache[key] = outputs
     sources = [c for a in args for c in _checked_inputs(a)]
+    scale = scale_of(sources) if name in KEEPS_SCALE else 0.0
     result = []
     for out in outputs:
         if isinstance(out, NotCovered):
             result.append(out)
             continue
         _validate_output(name, out)
-        result.append(merge_tolerances(out, sources))
+        result.append(with_scale(merge_tolerances(out, sources), scale))
     return tuple(result)

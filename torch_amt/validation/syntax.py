@@ -3,9 +3,10 @@
 Supported: numbers, ``'strings'``, identifiers, ``f(...)`` (call or 1-based indexing,
 decided at run time), ``c{...}``, ``s.field``, ``:`` ranges and bare ``:`` subscripts,
 matrix ``[..]`` and cell ``{..}`` literals (``,``/blank and ``;``/newline separators),
-the operators ``+ - * / ^ .* ./ .^`` with MATLAB precedence, unary minus, assignments
-(also to ``c{i}`` and ``s.f``), multi-assignments ``[a, ~, b] = f(...)`` and
-``for v = expr, ...; end``. Statements are separated by ``,``, ``;`` or newlines.
+the operators ``+ - * / ^ .* ./ .^`` with MATLAB precedence, unary minus, ``end``
+inside an index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}`` and
+``s.f``), multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end`` and
+``try, ...; catch err, ...; end``. Statements are separated by ``,``, ``;`` or newlines.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ __all__ = [
     "CellLit",
     "CellRef",
     "Colon",
+    "End",
     "ExprStmt",
     "FieldRef",
     "ForLoop",
+    "Lambda",
     "MatlabSyntaxError",
     "MatrixLit",
     "Name",
@@ -30,6 +33,7 @@ __all__ = [
     "Num",
     "RangeExpr",
     "Str",
+    "TryCatch",
     "parse",
 ]
 
@@ -59,6 +63,19 @@ class Name:
 @dataclass(frozen=True)
 class Colon:
     """A bare ``:`` subscript (all indices)."""
+
+
+@dataclass(frozen=True)
+class End:
+    """``end`` inside an index: the last index of the dimension it subscripts."""
+
+
+@dataclass(frozen=True)
+class Lambda:
+    """An anonymous function ``@(params) body``."""
+
+    params: tuple[str, ...]
+    body: object
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,16 @@ class ForLoop:
     text: str
 
 
+@dataclass(frozen=True)
+class TryCatch:
+    """``try, body; catch var, handler; end`` (``var`` ``None`` without an identifier)."""
+
+    body: tuple
+    var: str | None
+    handler: tuple
+    text: str
+
+
 # --------------------------------------------------------------------------- tokenizer
 
 
@@ -151,7 +178,8 @@ class _Token:
 _NUMBER = re.compile(r"(?:\d+(?:\.(?![*/^])\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_]\w*")
 _OPERATORS = (".^", ".*", "./", "+", "-", "*", "/", "^", "(", ")", "[", "]",
-              "{", "}", "=", ":", ".", "~", ",", ";")
+              "{", "}", "=", ":", ".", "~", ",", ";", "@")
+_KEYWORDS = ("end", "for", "if", "while", "function", "try", "catch")
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
 
@@ -164,7 +192,7 @@ def _starts_value(text: str, j: int) -> bool:
     if j >= len(text):
         return False
     c = text[j]
-    if c.isalnum() or c in "_([{'~" or (c == "." and text[j + 1:j + 2].isdigit()):
+    if c.isalnum() or c in "_([{'~@" or (c == "." and text[j + 1:j + 2].isdigit()):
         return True
     return c in "+-" and j + 1 < len(text) and text[j + 1] not in " \t="
 
@@ -239,6 +267,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
+        self.index_depth = 0  # > 0 inside f(...) / c{...}, where 'end' is an index
 
     # helpers
     @property
@@ -251,6 +280,9 @@ class _Parser:
     def at(self, *texts: str) -> bool:
         return self.tok.kind in ("op", "sep") and self.tok.text in texts
 
+    def at_keyword(self, *names: str) -> bool:
+        return self.tok.kind == "name" and self.tok.text in names
+
     def expect(self, text: str) -> None:
         if not self.at(text):
             raise self.error(f"expected {text!r}, found {self.tok.text!r}")
@@ -262,30 +294,33 @@ class _Parser:
 
     # statements
     def program(self) -> tuple:
-        statements = self.statements(in_loop=False)
+        statements = self.statements(closers=())
         if self.tok.kind != "eof":
             raise self.error(f"unexpected {self.tok.text!r}")
         return statements
 
-    def statements(self, in_loop: bool) -> tuple:
+    def statements(self, closers: tuple[str, ...]) -> tuple:
+        """Statements up to one of the keywords ``closers`` (not consumed) or the end."""
         out = []
         self.skip_separators()
         while self.tok.kind != "eof":
-            if self.tok.kind == "name" and self.tok.text == "end":
-                if not in_loop:
-                    raise self.error("'end' without 'for'")
+            if self.at_keyword("end", "catch"):
+                if self.tok.text not in closers:
+                    raise self.error(f"{self.tok.text!r} without "
+                                     f"{'try' if self.tok.text == 'catch' else 'for or try'}")
                 break
             out.append(self.statement())
-            if self.tok.kind not in ("sep", "eof") and not (
-                    self.tok.kind == "name" and self.tok.text == "end"):
+            if self.tok.kind not in ("sep", "eof") and not self.at_keyword(*closers):
                 raise self.error(f"expected a statement separator, found {self.tok.text!r}")
             self.skip_separators()
         return tuple(out)
 
     def statement(self) -> object:
         start = self.tok.pos
-        if self.tok.kind == "name" and self.tok.text == "for":
+        if self.at_keyword("for"):
             return self.for_loop(start)
+        if self.at_keyword("try"):
+            return self.try_catch(start)
         if self.at("[") and self.is_multi_assignment():
             targets = self.lhs_list()
             self.expect("=")
@@ -310,11 +345,28 @@ class _Parser:
         self.i += 1
         self.expect("=")
         iterable = self.expr()
-        body = self.statements(in_loop=True)
-        if not (self.tok.kind == "name" and self.tok.text == "end"):
-            raise self.error("'for' without 'end'")
-        self.i += 1
+        body = self.statements(closers=("end",))
+        self.expect_keyword("end", "'for' without 'end'")
         return ForLoop(var, iterable, body, self.source(start))
+
+    def try_catch(self, start: int) -> TryCatch:
+        self.i += 1
+        body = self.statements(closers=("catch", "end"))
+        var, handler = None, ()
+        if self.at_keyword("catch"):
+            self.i += 1
+            nxt = self.tokens[self.i + 1]
+            if self.tok.kind == "name" and nxt.kind in ("sep", "eof"):
+                var = self.tok.text
+                self.i += 1
+            handler = self.statements(closers=("end",))
+        self.expect_keyword("end", "'try' without 'end'")
+        return TryCatch(body, var, handler, self.source(start))
+
+    def expect_keyword(self, name: str, message: str) -> None:
+        if not self.at_keyword(name):
+            raise self.error(message)
+        self.i += 1
 
     def is_multi_assignment(self) -> bool:
         depth, j = 0, self.i
@@ -425,6 +477,7 @@ class _Parser:
 
     def arguments(self, closing: str) -> tuple:
         self.i += 1
+        self.index_depth += 1
         args = []
         while not self.at(closing):
             nxt = self.tokens[self.i + 1]
@@ -438,6 +491,7 @@ class _Parser:
             elif not self.at(closing):
                 raise self.error(f"expected ',' or {closing!r}")
         self.i += 1
+        self.index_depth -= 1
         return tuple(args)
 
     def primary(self) -> object:
@@ -449,10 +503,15 @@ class _Parser:
             self.i += 1
             return Str(tok.text)
         if tok.kind == "name":
-            if tok.text in ("end", "for", "if", "while", "function"):
+            if tok.text == "end" and self.index_depth > 0:
+                self.i += 1
+                return End()
+            if tok.text in _KEYWORDS:
                 raise self.error(f"keyword {tok.text!r} is not supported here")
             self.i += 1
             return Name(tok.text)
+        if self.at("@"):
+            return self.anonymous_function()
         if self.at("("):
             self.i += 1
             inner = self.expr()
@@ -463,6 +522,25 @@ class _Parser:
         if self.at("{"):
             return CellLit(self.rows("}"))
         raise self.error(f"unexpected {tok.text!r}")
+
+    def anonymous_function(self) -> Lambda:
+        self.i += 1
+        self.expect("(")
+        params = []
+        while not self.at(")"):
+            if self.tok.kind != "name":
+                raise self.error("expected a parameter name")
+            params.append(self.tok.text)
+            self.i += 1
+            if self.at(","):
+                self.i += 1
+            elif not self.at(")"):
+                raise self.error("expected ',' or ')' in the parameter list")
+        self.i += 1
+        depth, self.index_depth = self.index_depth, 0
+        body = self.expr()
+        self.index_depth = depth
+        return Lambda(tuple(params), body)
 
     def rows(self, closing: str) -> tuple:
         self.i += 1
@@ -494,7 +572,7 @@ def parse(text: str) -> tuple:
 
     Returns
     -------
-    tuple of Assign, ExprStmt and ForLoop
+    tuple of Assign, ExprStmt, ForLoop and TryCatch
         The statements in order.
 
     Raises

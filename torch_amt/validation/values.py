@@ -28,7 +28,9 @@ __all__ = [
     "is_empty",
     "merge_tolerances",
     "parse_ltfat_args",
+    "scale_of",
     "unwrap",
+    "with_scale",
 ]
 
 
@@ -52,6 +54,14 @@ class Checked:
         are always checked element by element.
     labels : sequence of str, optional
         One label per slice for the report, e.g. ``'fc 87 Hz'``; default the 1-based index.
+    scale : float
+        Magnitude of the operands this value is a difference of (0: none). The error of
+        ``max(abs(a - b))`` (the reference generators' ``check_*`` values, which AMT
+        computes as exactly 0 when its two computations agree bit for bit) is measured
+        relative to ``max(|a|, |b|)`` where that exceeds the reference: subtraction
+        cancels the operands' magnitude, not their rounding. Set by ``a - b`` / ``a + b``
+        of two arrays and kept only by selections and magnitudes (indexing, ``abs``,
+        ``max``, ``reshape``, ``cellfun``); any other computation drops it.
     """
 
     value: Any
@@ -59,6 +69,7 @@ class Checked:
     reason: str | tuple[str, ...] = ""
     split_axis: int | None = None
     labels: tuple[str, ...] | None = None
+    scale: float = 0.0
 
     def __post_init__(self) -> None:
         tol = np.asarray(self.tol, dtype=float)
@@ -119,8 +130,10 @@ class Checked:
             tols = np.atleast_1d(tol)
             k = int(np.argmax(tols)) if tols.size else 0
             one = reason if isinstance(reason, str) else (reason[k] if len(reason) else "")
-            return Checked(value, tol=float(tols.max(initial=0.0)), reason=one)
-        return Checked(value, tol=tol, reason=reason, split_axis=self.split_axis, labels=labels)
+            return Checked(value, tol=float(tols.max(initial=0.0)), reason=one,
+                           scale=self.scale)
+        return Checked(value, tol=tol, reason=reason, split_axis=self.split_axis, labels=labels,
+                       scale=self.scale)
 
 
 def unwrap(value: Any) -> Any:
@@ -185,9 +198,11 @@ def merge_tolerances(value: Any, sources: Sequence[Checked], factor: float = 1.0
     Returns
     -------
     Any
-        ``value`` unchanged if nothing applies, else a :class:`Checked`.
+        ``value`` unchanged if nothing applies, else a :class:`Checked` (with the
+        :attr:`~Checked.scale` of ``value`` itself, never that of a source).
     """
     own = value if isinstance(value, Checked) else None
+    scale = own.scale if own is not None else 0.0
     raw = own.value if own is not None else value
     if not sources or not _is_numeric(unwrap(raw)):
         return value
@@ -210,13 +225,29 @@ def merge_tolerances(value: Any, sources: Sequence[Checked], factor: float = 1.0
     if per_slice is None:
         return Checked(raw, tol=scalar_tol, reason=scalar_reason,
                        split_axis=None if own is None else own.split_axis,
-                       labels=None if own is None else own.labels)
+                       labels=None if own is None else own.labels, scale=scale)
     reasons = [scalar_reason if scalar_tol > t else r
                for t, r in zip(per_slice, reasons, strict=True)]
     labels = next((c.labels for c, _ in candidates
                    if c.labels is not None and _aligned(c, layout)), None)
     return Checked(raw, tol=np.maximum(per_slice, scalar_tol), reason=tuple(reasons),
-                   split_axis=layout[0], labels=labels)
+                   split_axis=layout[0], labels=labels, scale=scale)
+
+
+def with_scale(value: Any, scale: float) -> Any:
+    """``value`` with :attr:`Checked.scale` raised to ``scale`` (unchanged for 0)."""
+    if scale <= 0:
+        return value
+    own = value if isinstance(value, Checked) else Checked(value)
+    if own.scale >= scale:
+        return own
+    return Checked(own.value, tol=own.tol, reason=own.reason, split_axis=own.split_axis,
+                   labels=own.labels, scale=float(scale))
+
+
+def scale_of(values: Sequence[Any]) -> float:
+    """The largest :attr:`Checked.scale` among ``values`` (0 if none has one)."""
+    return max((v.scale for v in values if isinstance(v, Checked)), default=0.0)
 
 
 @dataclass(frozen=True)

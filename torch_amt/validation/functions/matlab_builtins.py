@@ -1,6 +1,8 @@
 """MATLAB/Octave builtins and argument helpers used in ``call`` statements.
 
-``numel zeros cell struct rmfield max abs log10`` with NumPy; ``filter`` through
+``numel zeros cell struct rmfield max abs log10 ceil exp sqrt length sum reshape`` with
+NumPy (``abs``, ``max``, ``reshape`` keep ``Checked.scale``), ``cellfun`` with an
+anonymous function (uniform output, keeping the scale of its results); ``filter`` through
 torch_amt's IIR kernel (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal
 package, ``n`` points on [0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
 ``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~torch_amt.validation.values.ArgBundle`
@@ -22,7 +24,7 @@ from torch_amt.validation.convert import (
     vector_to_torch,
 )
 from torch_amt.validation.registry import Context, NotCovered, amt_function
-from torch_amt.validation.values import ArgBundle
+from torch_amt.validation.values import ArgBundle, scale_of, unwrap, with_scale
 
 
 def _count(value: Any, what: str) -> int:
@@ -82,7 +84,7 @@ def rmfield(ctx: Context, args: list, nargout: int) -> tuple:
     return ({k: v for k, v in s.items() if k not in names},)
 
 
-@amt_function("max")
+@amt_function("max", keeps_scale=True)
 def max_(ctx: Context, args: list, nargout: int) -> tuple:
     """``max(x)`` along the first non-singleton dimension, or ``max(a, b)``; NaN ignored."""
     if len(args) == 2:
@@ -97,7 +99,7 @@ def max_(ctx: Context, args: list, nargout: int) -> tuple:
     return (np.nanmax(arr, axis=axis, keepdims=True),)
 
 
-@amt_function("abs")
+@amt_function("abs", keeps_scale=True)
 def abs_(ctx: Context, args: list, nargout: int) -> tuple:
     """``abs(x)``."""
     (x,) = args
@@ -110,6 +112,70 @@ def log10(ctx: Context, args: list, nargout: int) -> tuple:
     (x,) = args
     with np.errstate(divide="ignore"):
         return (np.emath.log10(_array(x, "x")),)
+
+
+def _elementwise(function: Any) -> Any:
+    def handler(ctx: Context, args: list, nargout: int) -> tuple:
+        (x,) = args
+        with np.errstate(all="ignore"):
+            value = function(_array(x, "x"))
+        return (float(value.reshape(-1)[0]) if value.size == 1 and value.dtype.kind == "f"
+                else value,)
+    return handler
+
+
+amt_function("ceil")(_elementwise(np.ceil))
+amt_function("exp")(_elementwise(np.exp))
+amt_function("sqrt")(_elementwise(np.emath.sqrt))
+
+
+@amt_function("length")
+def length(ctx: Context, args: list, nargout: int) -> tuple:
+    """``length(x)``: the largest dimension (0 for an empty array)."""
+    (x,) = args
+    if isinstance(x, (list, str)):
+        return (float(len(x)),)
+    shape = np.shape(x)
+    return (float(max(shape) if shape and min(shape) > 0 else (1 if not shape else 0)),)
+
+
+@amt_function("sum")
+def sum_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``sum(x)`` along the first non-singleton dimension."""
+    (x,) = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) <= 1:
+        return (arr.sum().item(),)
+    axis = next(d for d, n in enumerate(arr.shape) if n > 1)
+    return (arr.sum(axis=axis, keepdims=True),)
+
+
+@amt_function("reshape", keeps_scale=True)
+def reshape(ctx: Context, args: list, nargout: int) -> tuple:
+    """``reshape(x, m, n, ...)`` (column-major); one size may be ``[]``."""
+    x, *dims = args
+    arr = _array(x, "x")
+    sizes = [-1 if isinstance(d, np.ndarray) and d.size == 0 else _count(d, "a size")
+             for d in dims]
+    if len(sizes) < 2 or sizes.count(-1) > 1:
+        raise NotCovered("reshape needs at least two sizes, at most one of them []")
+    return (arr.reshape(sizes, order="F"),)
+
+
+@amt_function("cellfun")
+def cellfun(ctx: Context, args: list, nargout: int) -> tuple:
+    """``cellfun(@(a, ...) expr, c1, ...)``: one scalar per cell element (column)."""
+    function, *cells = args
+    if not callable(function) or not cells or not all(isinstance(c, list) for c in cells):
+        raise NotCovered("cellfun is covered with an anonymous function and cell arrays")
+    if len({len(c) for c in cells}) != 1:
+        raise ValueError("cellfun: all cell arrays must have the same number of elements")
+    results = [function(*elements) for elements in zip(*cells, strict=True)]
+    values = [np.asarray(unwrap(r)) for r in results]
+    if any(v.size != 1 for v in values):
+        raise NotCovered("cellfun with non-scalar results ('UniformOutput', false)")
+    value = np.array([v.reshape(-1)[0] for v in values]).reshape(-1, 1)
+    return (with_scale(value, scale_of(results)),)
 
 
 @amt_function("ltfatarghelper")
