@@ -381,11 +381,13 @@ def centre_frequencies(fs: float, fc=None, flow: float = 80.0, fhigh: float = 80
     Raises
     ------
     ValueError
-        If the grid is empty or a frequency is not in ``(0, fs/2)`` (the message names
-        ``fhigh`` when the grid came from it).
+        If the grid is empty, ``basef`` or a frequency is not in ``(0, fs/2)`` (the
+        message names ``fhigh`` when the grid came from it).
     """
     source = None
     if fc is None:
+        if basef is not None:
+            _checks.check_frequencies(basef, fs, "basef")
         fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
         source = f"fhigh = {fhigh} Hz"
         if fc.numel() == 0:

@@ -94,7 +94,7 @@ def test_learnable_taps_gradcheck_and_train():
         opt.zero_grad()
         loss = (model(inp) - target).pow(2).mean()
         loss.backward()
-        assert model.b.grad is not None and bool(model.b.grad.abs().sum() > 0)
+        assert model.b_delta.grad is not None and bool(model.b_delta.grad.abs().sum() > 0)
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0]

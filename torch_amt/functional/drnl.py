@@ -168,24 +168,29 @@ class DRNLDesign:
     nlin_c: torch.Tensor
 
 
-def _check_nyquist(values: dict[str, torch.Tensor], fs: float) -> None:
+def _check_nyquist(values: dict[str, torch.Tensor], fs: float, source: str) -> None:
+    advice = ("lower fhigh (e.g. fhigh=7000 at fs=16000)" if source == "fhigh"
+              else f"lower the highest {source}")
     for name in ("lin_fc", "lin_lp_cutoff", "nlin_fc_before", "nlin_fc_after", "nlin_lp_cutoff"):
         top = float(values[name].detach().max())
         if top >= fs / 2:
             raise ValueError(
-                f"fhigh is too high for fs = {fs} Hz: the top channel's {name} is {top:.1f} Hz, "
-                f"at or above fs/2 = {fs / 2} Hz (AMT lopezpoveda2001 fails there too); "
-                "lower fhigh (e.g. fhigh=7000 at fs=16000) or raise fs")
+                f"{source} is too high for fs = {fs} Hz: the top channel's {name} is "
+                f"{top:.1f} Hz, at or above fs/2 = {fs / 2} Hz (AMT lopezpoveda2001 fails "
+                f"there too); {advice} or raise fs")
 
 
-def drnl_design(values: dict[str, torch.Tensor], fs: float, params: DRNLParams) -> DRNLDesign:
+def drnl_design(values: dict[str, torch.Tensor], fs: float, params: DRNLParams, *,
+                source: str = "fhigh") -> DRNLDesign:
     """Design the DRNL filters from per-channel values (:func:`drnl_channel_values`).
 
     Gammatones: AMT ``gammatone(f, fs, n, bw/audfiltbw(f), 'classic')`` (real,
-    pole-zero); low-passes: ``butter(2, cutoff/(fs/2))``.
+    pole-zero); low-passes: ``butter(2, cutoff/(fs/2))``. A frequency at or above fs/2
+    is a ValueError that names ``source``, the argument the channels came from
+    (``'fhigh'``, or ``'fc'`` for explicit centre frequencies).
     """
     p = params.resolved()
-    _check_nyquist(values, fs)
+    _check_nyquist(values, fs, source)
 
     def gammatone(f: torch.Tensor, bw: torch.Tensor, n: int) -> GammatoneDesign:
         return gammatone_design(f, fs, n, bw / audfiltbw(f), kind="real", filtertype="classic")

@@ -96,6 +96,18 @@ MIDDLE_EAR_PRESETS = ("lopezpoveda2001", "jepsen2008", "verhulst2012", "verhulst
 PHASES = ("minimum", "zero")
 
 
+def _check_table_fs(fs: float, data, what: str) -> None:
+    """A filter designed from a table needs a point below fs/2: ``fs > 2·(first frequency)``.
+
+    AMT indexes an empty table there (an index error) or designs an all-zero or NaN
+    filter; here it is a ValueError that names fs and its minimum.
+    """
+    first = float(data[0][0])
+    if fs <= 2 * first:
+        raise ValueError(f"fs = {fs} Hz is too low for the {what}: its response is tabulated "
+                         f"from {first:g} Hz, so fs must be above {2 * first:g} Hz")
+
+
 def _table(fs: float, data: np.ndarray) -> np.ndarray:
     """Keep the rows below fs/2 when fs <= 20 kHz (AMT cuts its tables there)."""
     return data[data[:, 0] < fs / 2] if fs <= 20000 else data
@@ -117,6 +129,11 @@ def headphonefilter(fs: float | None = None, order: int = 512) -> torch.Tensor:
     Tensor, float64
         Taps ``(order + 1,)``, or the table ``(22, 2)`` (Hz, linear gain) without ``fs``.
 
+    Raises
+    ------
+    ValueError
+        If ``fs <= 250`` Hz (the table starts at 125 Hz).
+
     References
     ----------
     D. Pralong and S. Carlile, "The role of individualized headphone calibration for the
@@ -128,6 +145,7 @@ def headphonefilter(fs: float | None = None, order: int = 512) -> torch.Tensor:
         return torch.from_numpy(data)
     fs = _checks.check_fs(fs)
     order = _checks.check_positive(order, "order", integer=True)
+    _check_table_fs(fs, data, "headphone filter")
     data = _table(fs, data)
     freq = np.concatenate([[0.0], data[:, 0] * (2 / fs), [1.0]])
     ampl = np.concatenate([[0.0], data[:, 1], [0.0]])
@@ -227,6 +245,14 @@ def middleearfilter(fs: float | None = None, preset: str = "lopezpoveda2001",
         ``(3,)`` (verhulst) or ``(3, 3)`` (zilany, one row per cascaded section).
         Without ``fs``: the data table ``(k, 2)``.
 
+    Raises
+    ------
+    ValueError
+        If ``fs`` is too low for the preset: ``fs`` must exceed twice the first
+        tabulated frequency (200 Hz for ``'lopezpoveda2001'``, 100 Hz for
+        ``'jepsen2008'``), 2000 Hz for the zilany presets (pre-warped at 1 kHz), twice
+        the upper band edge for the verhulst presets.
+
     References
     ----------
     E. A. Lopez-Poveda and R. Meddis, "A human nonlinear cochlear filterbank",
@@ -252,8 +278,10 @@ def middleearfilter(fs: float | None = None, preset: str = "lopezpoveda2001",
     fs = _checks.check_fs(fs)
     order = _checks.check_positive(order, "order", integer=True)
     if preset == "lopezpoveda2001":
+        _check_table_fs(fs, LOPEZPOVEDA2001_FIG2B, "lopezpoveda2001 middle-ear filter")
         return _lopezpoveda2001_fir(fs, order, phase)
     if preset == "jepsen2008":
+        _check_table_fs(fs, JEPSEN2008_STAPES_IMPEDANCE, "jepsen2008 middle-ear filter")
         return _jepsen2008_fir(fs, order)
     if preset in _PURIA:
         puria = _PURIA[preset]
@@ -263,6 +291,10 @@ def middleearfilter(fs: float | None = None, preset: str = "lopezpoveda2001",
         b, a = butter(1, torch.tensor([puria.f_low, puria.f_high], dtype=torch.float64), fs,
                       "bandpass")
         return b * puria.gain, a
+    if fs <= 2000:
+        raise ValueError(f"fs = {fs} Hz is too low for the {preset} middle-ear filter: its "
+                         "bilinear transform is pre-warped at 1 kHz, so fs must be above "
+                         "2000 Hz")
     return _zilany2009(fs, preset == "zilany2009cat")
 
 

@@ -109,7 +109,11 @@ def ihc_lowpass(preset: str, fs: float,
     spec = get_method(preset)
     if spec.cutoff is None:
         return None
-    b, a = butter(spec.order, spec.cutoff, check_fs(fs), dtype=torch.float64)
+    fs = check_fs(fs)
+    if spec.cutoff >= fs / 2:
+        raise ValueError(f"fs = {fs} Hz is too low for the {spec.cutoff:g}-Hz low-pass of "
+                         f"{spec.name!r}: fs must be above {2 * spec.cutoff:g} Hz")
+    b, a = butter(spec.order, spec.cutoff, fs, dtype=torch.float64)
     return b.to(dtype), a.to(dtype)
 
 
@@ -136,11 +140,15 @@ def ihc_transduce(x: torch.Tensor, rectifier: str, b: torch.Tensor | None = None
     return y
 
 
-def get_method(preset: str) -> IHCMethod:
-    """Look up an AMT ``ihcenvelope`` method (``NotImplementedError`` for ``ihc_meddis1990``)."""
+def get_method(preset: str, name: str = "preset") -> IHCMethod:
+    """Look up an AMT ``ihcenvelope`` method (``NotImplementedError`` for ``ihc_meddis1990``).
+
+    ``name`` is the argument named by the error for an unknown method (a model's
+    ``ihc_preset``).
+    """
     if preset in _NOT_IMPLEMENTED:
         raise NotImplementedError(_NOT_IMPLEMENTED[preset])
-    return IHC_METHODS[check_choice(preset, "preset", tuple(IHC_METHODS))]
+    return IHC_METHODS[check_choice(preset, name, tuple(IHC_METHODS))]
 
 
 def ihc_envelope(x: torch.Tensor, fs: float, preset: str = "ihc_dau1996", *,

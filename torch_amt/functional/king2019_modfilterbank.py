@@ -244,11 +244,26 @@ def king2019_phase_insensitivity(y: torch.Tensor, mfc: torch.Tensor,
     for part in flat.split(step):
         band = part.index_select(-2, rows)
         env = hilbert(band).abs()
-        ratio = torch.sqrt((band * band).mean(-1, keepdim=True)) / torch.sqrt(
-            (env * env).mean(-1, keepdim=True))
-        ratio = torch.where(torch.isnan(ratio), torch.ones_like(ratio), ratio)
-        pieces.append(part.index_copy(-2, rows, env * ratio))
+        pieces.append(part.index_copy(-2, rows, env * _rms_ratio(band, env)))
     return torch.cat(pieces).reshape(y.shape)
+
+
+def _rms_ratio(band: torch.Tensor, env: torch.Tensor) -> torch.Tensor:
+    """``rms(band)/rms(env)`` over time, 1 where that is NaN (a silent row), as AMT.
+
+    The NaN rows (0/0) are found from the values first and both mean squares replaced
+    by 1 there before the square roots, so a silent row gets a zero gradient instead of
+    ``0·∞ = NaN`` (which would reach every parameter through the batch); elsewhere the
+    values are those of the plain formula, bit for bit.
+    """
+    num = (band * band).mean(-1, keepdim=True)
+    den = (env * env).mean(-1, keepdim=True)
+    with torch.no_grad():
+        undefined = torch.isnan(torch.sqrt(num) / torch.sqrt(den))
+    one = torch.ones_like(num)
+    ratio = torch.sqrt(torch.where(undefined, one, num)) / torch.sqrt(
+        torch.where(undefined, one, den))
+    return torch.where(undefined, one, ratio)
 
 
 KING2019_ARITHMETIC = {"amt": lfilter, "exact": lfilter_double_double}

@@ -9,8 +9,13 @@ import torch
 
 from torch_amt import _checks
 from torch_amt.functional.adaptation import ADAPTLOOP_PRESETS
-from torch_amt.functional.ihc import IHC_METHODS
-from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS
+from torch_amt.functional.ihc import IHC_METHODS, get_method
+from torch_amt.functional.modfilterbank import (
+    MODFILTERBANK_PRESETS,
+    PRESET_ALIASES,
+    modfilterbank_mfc,
+    resolve_modfilterbank_preset,
+)
 from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
 from torch_amt.stages import (
     AdaptLoop,
@@ -121,9 +126,18 @@ class Dau1997(AuditoryModel):
         flags["adt"] = flags["adt"] or flags["mfb"]
         self.subfs = None if subfs is None else _checks.check_fs(subfs, "subfs")
         learn = resolve_learnable(learnable, ("afb", "adt", "mfb"))
+        # the presets are checked here, so that an error names this class's argument
+        _checks.check_choice(middleear_preset, "middleear_preset",
+                             ("lopezpoveda2001", "jepsen2008"))
+        get_method(ihc_preset, "ihc_preset")
+        _checks.check_choice(adt_preset, "adt_preset", tuple(ADAPTLOOP_PRESETS))
+        _checks.check_choice(mfb_preset, "mfb_preset",
+                             (*MODFILTERBANK_PRESETS, *PRESET_ALIASES))
         fs = self.fs
         afb = GammatoneFilterbank(fs, flow=flow, fhigh=fhigh, basef=basef, bwmul=bwmul,
                                   learnable="afb" in learn, dtype=dtype)
+        if flags["mfb"] and self.subfs is not None:
+            _check_subfs(self.subfs, afb.fc0, mfb_preset)
         mfb_fs = self.subfs if self.subfs is not None else fs
         self.set_chain([
             ("inputgain", Gain(self.dboffset - 100)),
@@ -175,3 +189,23 @@ class Dau1997(AuditoryModel):
             else:
                 raise ValueError(f"dau1997 flag {flag!r} is not implemented")
         return opts
+
+
+def _check_subfs(subfs: float, fc: torch.Tensor, mfb_preset: str) -> None:
+    """A ``subfs`` too low for the modulation filterbank is a ValueError naming ``subfs``.
+
+    The bank at ``subfs`` needs its highest modulation filter (``modfilterbank_mfc`` of
+    the top channel) and, with the 150-Hz low-pass of the preset, 150 Hz below
+    ``subfs/2``.
+    """
+    preset = resolve_modfilterbank_preset(mfb_preset)
+    top_fc = float(fc.max())
+    top = modfilterbank_mfc(top_fc, use_upper_limit=preset.use_upper_limit)[-1]
+    need = max(2 * top, 300.0 if preset.lp150 != "off" else 5.0)
+    if subfs <= need:
+        raise ValueError(
+            f"subfs = {subfs:g} Hz is too low for the modulation filterbank "
+            f"(mfb_preset {mfb_preset!r}): its highest filter is at {top:.1f} Hz (channel "
+            f"fc = {top_fc:.1f} Hz)"
+            + (" and it low-passes at 150 Hz" if preset.lp150 != "off" else "")
+            + f", so subfs must be above {need:.1f} Hz; raise subfs or lower fhigh")

@@ -5,6 +5,10 @@ from __future__ import annotations
 import torch
 
 from torch_amt import _checks
+from torch_amt.functional.adaptation import ADAPTLOOP_PRESETS
+from torch_amt.functional.drnl import DRNL_PRESETS, DRNLParams
+from torch_amt.functional.ihc import get_method
+from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS, PRESET_ALIASES
 from torch_amt.levels import DBSPL_AMT
 from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
 from torch_amt.stages import (
@@ -97,6 +101,13 @@ class Jepsen2008(AuditoryModel):
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__(fs, dboffset)
         learn = resolve_learnable(learnable, ("drnl", "adt", "mfb"))
+        # the presets are checked here, so that an error names this class's argument
+        if not isinstance(drnl_preset, DRNLParams):
+            _checks.check_choice(drnl_preset, "drnl_preset", tuple(DRNL_PRESETS))
+        get_method(ihc_preset, "ihc_preset")
+        _checks.check_choice(adt_preset, "adt_preset", tuple(ADAPTLOOP_PRESETS))
+        _checks.check_choice(mfb_preset, "mfb_preset",
+                             (*MODFILTERBANK_PRESETS, *PRESET_ALIASES))
         fs = self.fs
         drnl = DRNLFilterbank(fs, drnl_preset, flow=flow, fhigh=fhigh, basef=basef,
                               dboffset=self.dboffset, learnable="drnl" in learn, dtype=dtype)

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from torch_amt import _checks
-from torch_amt.functional.ihc import IHC_METHODS
+from torch_amt.functional.compression import COMPRESSION_METHODS
+from torch_amt.functional.ihc import IHC_METHODS, get_method
 from torch_amt.levels import DBSPL_AMT
 from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
 from torch_amt.scales import audtofreq, freqtoaud
@@ -126,6 +127,7 @@ class King2019(AuditoryModel):
         if basef is None and (flow is None or fhigh is None):
             raise ValueError("King2019 needs basef (the centre of the analysis, in Hz) or both "
                              "flow and fhigh")
+        fhigh_from_basef = basef is not None and fhigh is None
         if basef is not None:
             basef = float(_checks.check_frequencies(basef, fs, "basef"))
             default_low, default_high = king2019_frequency_range(basef)
@@ -136,13 +138,40 @@ class King2019(AuditoryModel):
         fhigh = _checks.check_number(fhigh, "fhigh")
         self.subfs = None if subfs is None else _checks.check_fs(subfs, "subfs")
         learn = resolve_learnable(learnable, ("afb", "compression", "adt", "mfb"))
+        # checked here, so that an error names this class's arguments
+        compression = _checks.check_bool(compression, "compression")
+        _checks.check_choice(compression_preset, "compression_preset",
+                             tuple(COMPRESSION_METHODS))
+        compression_n = _checks.check_values(
+            compression_n.detach() if isinstance(compression_n, torch.Tensor)
+            else compression_n, "compression_n", positive=True).reshape(-1)
+        if compression and "compression" in learn and bool((compression_n >= 1).any()):
+            raise ValueError(f"a learnable compression needs compression_n in (0, 1), got "
+                             f"{compression_n.tolist()}")
+        _checks.check_number(compression_knee_db, "compression_knee_db")
+        get_method(ihc_preset, "ihc_preset")
+        _checks.check_frequencies(adt_hp_fc, fs, "adt_hp_fc")
+        _checks.check_positive(adt_hp_order, "adt_hp_order", integer=True)
+        try:
+            afb = GammatoneFilterbank(fs, flow=float(flow), fhigh=float(fhigh), basef=basef,
+                                      learnable="afb" in learn, dtype=dtype)
+        except ValueError as err:
+            if not (fhigh_from_basef and "fhigh" in str(err)):
+                raise
+            raise ValueError(f"basef = {basef:g} Hz is too high for fs = {fs:g} Hz: its "
+                             f"channels reach basef + 2 ERB = {fhigh:g} Hz, and the top one "
+                             f"must lie below fs/2 = {fs / 2:g} Hz; lower basef, pass a lower "
+                             "fhigh or raise fs") from None
+        if compression_n.numel() > 1 and compression_n.numel() != afb.fc0.numel():
+            raise ValueError(f"compression_n must be one value or one per channel "
+                             f"({afb.fc0.numel()} channels from {flow:g} to {fhigh:g} Hz), got "
+                             f"{compression_n.numel()}")
         self.set_chain([
-            ("afb", GammatoneFilterbank(fs, flow=float(flow), fhigh=float(fhigh), basef=basef,
-                                        learnable="afb" in learn, dtype=dtype)),
+            ("afb", afb),
             ("compression", King2019Compression(compression_preset, compression_n,
                                                 compression_knee_db, self.dboffset,
                                                 learnable="compression" in learn, dtype=dtype)
-             if _checks.check_bool(compression, "compression") else None),
+             if compression else None),
             ("ihc", IHCEnvelope(fs, ihc_preset, dtype=dtype)),
             ("adt", ButterworthFilter(fs, adt_hp_fc, adt_hp_order, "high",
                                       learnable="adt" in learn, dtype=dtype)),

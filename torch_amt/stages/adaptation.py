@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
@@ -68,6 +66,12 @@ class AdaptLoop(Stage):
     devices (slow: one step per sample). Digital silence gives a constant
     ≈ -3.674e-14 model units in float64, as AMT does.
 
+    Every setting in force is a buffer or parameter (``tau_value``/``log_tau``,
+    ``limit_value``/``limit_raw``, ``minlvl``), and whether the limitation is on is
+    read from the limit: a state dict saved from another preset (with the same number
+    of loops) loads that preset's settings whole; ``preset`` names the group the module
+    was built from.
+
     References
     ----------
     D. Püschel, PhD thesis, Universität Göttingen (1988). T. Dau, D. Püschel, and
@@ -89,13 +93,12 @@ class AdaptLoop(Stage):
         self.fs = check_fs(fs)
         check_dtype(dtype)
         self.config = resolve_adaptloop(preset, limit, minspl, tau)
-        self.limited = self.config.limit > 1
         self.learnable = check_bool(learnable, "learnable")
         tau_t = torch.tensor(self.config.tau, dtype=torch.float64)
         limit_t = torch.tensor(self.config.limit, dtype=torch.float64)
         if self.learnable:
             self.log_tau = nn.Parameter(tau_t.log().to(dtype))
-            if self.limited:
+            if self.config.limit > 1:
                 # inverse softplus of (limit - 1)
                 raw = limit_t - 1 + torch.log(-torch.expm1(-(limit_t - 1)))
                 self.limit_raw = nn.Parameter(raw.to(dtype))
@@ -119,9 +122,21 @@ class AdaptLoop(Stage):
     @property
     def limit(self) -> torch.Tensor:
         """Overshoot limit (0-d tensor)."""
-        if self.learnable and self.limited:
+        if "limit_raw" in self._parameters:
             return 1 + nn.functional.softplus(self.limit_raw)
         return self.limit_value
+
+    @property
+    def limited(self) -> bool:
+        """Whether the overshoot limitation is on: the limit in force is above 1.
+
+        Read from the ``limit_value`` buffer (a learnable limit is always above 1), so a
+        state dict loaded from another preset brings its limitation with its values.
+        """
+        if "limit_raw" in self._parameters:
+            return True
+        return self.cached_design("limited", (self.limit_value,),
+                                  lambda: bool(self.limit_value > 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Adapt ``x (..., T)``; output of the same shape, in model units."""
@@ -131,7 +146,9 @@ class AdaptLoop(Stage):
                               self.limited)
 
     def extra_repr(self) -> str:
-        minspl = self.config.minspl
-        minspl = f"{minspl:g}" if isinstance(minspl, float) and math.isfinite(minspl) else minspl
-        return (f"fs={self.fs}, preset={self.preset!r}, tau={self.config.tau}, "
-                f"limit={self.config.limit:g}, minspl={minspl}, learnable={self.learnable}")
+        tau = tuple(round(float(t), 6) for t in self.tau.detach().reshape(-1))
+        minlvl = self.minlvl.reshape(-1)
+        minlvl = f"{float(minlvl[0]):g}" if minlvl.numel() == 1 else f"{minlvl.numel()} values"
+        limit = float(self.limit.detach())
+        return (f"fs={self.fs}, preset={self.preset!r}, tau={tau}, limit={limit:g}, "
+                f"minlvl={minlvl}, learnable={self.learnable}")

@@ -22,9 +22,14 @@ from torch_amt.functional.drnl import (
 from torch_amt.functional.ears import middleearfilter
 from torch_amt.levels import DBSPL_AMT
 from torch_amt.scales import centre_frequencies
+from torch_amt.stages._bounded import bounded_frequency
 from torch_amt.stages.base import Stage
 
-__all__ = ["DRNLFilterbank"]
+__all__ = ["DRNLFilterbank", "FREQUENCY_QUANTITIES"]
+
+FREQUENCY_QUANTITIES = ("lin_fc", "lin_lp_cutoff", "nlin_fc_before", "nlin_fc_after",
+                        "nlin_lp_cutoff")
+"""The per-channel quantities that are frequencies in Hz (kept below fs/2 when learnable)."""
 
 
 class DRNLFilterbank(Stage):
@@ -59,7 +64,12 @@ class DRNLFilterbank(Stage):
     learnable : bool
         Make every per-channel quantity trainable (centre frequencies, bandwidths and
         low-pass cut-offs of both paths, linear gain, compression ``a``, ``b``, ``c``):
-        ``q = q0·exp(θ_q)`` with ``θ_q`` a parameter named ``log_<quantity>``.
+        ``q = q0·exp(θ_q)`` with ``θ_q`` a parameter named ``log_<quantity>``, equal to
+        the fixed design at initialisation (bit for bit). The centre frequencies and
+        cut-offs (:data:`FREQUENCY_QUANTITIES`) use ``q0·exp(s(θ_q))`` instead, with
+        ``s`` the identity near 0 saturating so that they stay inside
+        ``(1e-6·q0, 0.99·fs/2)`` whatever the training does
+        (:func:`~torch_amt.stages._bounded.bounded_frequency`).
     dtype : torch.dtype
         dtype of the parameters. The design is float64 whatever ``dtype`` (the buffers
         ``fc``, ``<quantity>0`` and ``middle_ear``; see
@@ -100,6 +110,8 @@ class DRNLFilterbank(Stage):
         self.dboffset = _checks.check_number(dboffset, "dboffset")
         self.learnable = _checks.check_bool(learnable, "learnable")
         _checks.check_dtype(dtype)
+        #: the argument the channels came from, for the Nyquist message
+        self._channels_from = "fhigh" if fc is None else "fc"
         fc = centre_frequencies(self.fs, fc, flow, fhigh, bwmul, basef).to(torch.float64)
         values = drnl_channel_values(fc, self.params)
         self.register_buffer("fc", fc)
@@ -117,7 +129,9 @@ class DRNLFilterbank(Stage):
         """The per-channel quantities in force, each of shape ``(F,)``, float64."""
         values = {name: getattr(self, f"{name}0") for name in CHANNEL_QUANTITIES}
         if self.learnable:
-            values = {name: v * torch.exp(getattr(self, f"log_{name}"))
+            values = {name: bounded_frequency(v, getattr(self, f"log_{name}"), self.fs)
+                      if name in FREQUENCY_QUANTITIES
+                      else v * torch.exp(getattr(self, f"log_{name}"))
                       for name, v in values.items()}
         return values
 
@@ -137,11 +151,12 @@ class DRNLFilterbank(Stage):
         values = self.channel_values()
         device = values["lin_fc"].device
         if device.type == "cpu" or any(v.requires_grad for v in values.values()):
-            return drnl_design(values, self.fs, self.params)
+            return drnl_design(values, self.fs, self.params, source=self._channels_from)
         # a fixed design is computed on the CPU, where its elementary functions are the
         # C library's as in AMT (see torch_amt.dsp.libm), then moved once
         values = {name: v.cpu() for name, v in values.items()}
-        return _to_device(drnl_design(values, self.fs, self.params), device)
+        return _to_device(drnl_design(values, self.fs, self.params,
+                                      source=self._channels_from), device)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Filter ``x (T,)`` or ``(B, T)`` into ``(F, T)`` or ``(B, F, T)``."""

@@ -22,11 +22,16 @@ __all__ = ["HeadphoneFilter", "MiddleEarFilter"]
 
 
 class _EarFilter(Stage):
-    """Shared machinery: taps/coefficients as buffers or parameters, delay, gain.
+    """Shared machinery: coefficients as buffers, learnable tap offsets, delay, gain.
 
-    Fixed coefficients are float64 buffers (cast to the signal's precision for an FIR's
-    FFT convolution; IIR coefficients stay float64); learnable taps are a parameter of
-    the module's dtype.
+    The designed coefficients ``b``, ``a`` are float64 buffers (cast to the signal's
+    precision for an FIR's FFT convolution; IIR coefficients stay float64). Learnable
+    taps are ``b + tap_scale·b_delta``: the parameter ``b_delta`` (the module's dtype,
+    zero at first, so the filter is the designed one bit for bit) is in units of
+    ``tap_scale``, the rms of the designed taps. The raw taps have an rms of ~1e-5
+    (FIR middle ears) to ~0.06 (headphone): learnt directly, an optimiser step of the
+    usual size (Adam, lr 1e-2) would replace a middle ear by noise at the first step;
+    in these units a step moves every tap by about ``lr`` times their rms.
     """
 
     float64_buffers = ("b", "a")
@@ -38,17 +43,24 @@ class _EarFilter(Stage):
         self.learnable = learnable
         self.delay = int(delay)
         self.gain = float(gain)
-        if self.learnable:
-            self.b = nn.Parameter(b.to(dtype))
-        else:
-            self.register_buffer("b", b)
+        self.register_buffer("b", b)
         self.register_buffer("a", a)
+        #: rms of the designed taps, the unit of the learnable ``b_delta``
+        self.tap_scale = float(b.square().mean().sqrt())
+        if self.learnable:
+            self.b_delta = nn.Parameter(torch.zeros_like(b, dtype=dtype))
+
+    def taps(self) -> torch.Tensor:
+        """The numerator in force: ``b``, plus ``tap_scale·b_delta`` when learnable."""
+        if not self.learnable:
+            return self.b
+        return self.b + self.tap_scale * self.b_delta.to(self.b.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Filter audio ``(T,)`` or ``(B, T)``; the output has the same shape."""
         x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
         _checks.check_module_input(self, x)
-        return ear_filter(x, self.b, self.a, self.delay, self.gain)
+        return ear_filter(x, self.taps(), self.a, self.delay, self.gain)
 
 
 class HeadphoneFilter(_EarFilter):
@@ -65,9 +77,11 @@ class HeadphoneFilter(_EarFilter):
         ``ceil((order+1)/2)`` zeros, filter, drop as many leading samples. The Jepsen
         (2008) chain applies the filter without compensation (the default).
     learnable : bool
-        Make the taps trainable.
+        Make the taps trainable: ``b + tap_scale·b_delta`` with the parameter
+        ``b_delta`` in units of the taps' rms (zero at first: the designed filter).
     dtype : torch.dtype
-        Dtype of the learnable taps (float32 default); fixed taps are float64 buffers.
+        Dtype of the learnable ``b_delta`` (float32 default); the designed taps ``b``
+        are a float64 buffer.
 
     Shape
     -----
@@ -115,10 +129,12 @@ class MiddleEarFilter(_EarFilter):
         Divide the output by the maximum of the magnitude response
         (``gaindb(x, -max(20·log10|freqz(b, a, 8192)|))``), as ``dau1997`` does.
     learnable : bool
-        Make the numerator (FIR taps) trainable; the IIR denominators stay fixed.
+        Make the numerator (FIR taps) trainable: ``b + tap_scale·b_delta`` with the
+        parameter ``b_delta`` in units of the taps' rms (zero at first: the designed
+        filter); the IIR denominators stay fixed.
     dtype : torch.dtype
-        Dtype of the learnable taps (float32 default); fixed coefficients are float64
-        buffers.
+        Dtype of the learnable ``b_delta`` (float32 default); the designed coefficients
+        ``b``, ``a`` are float64 buffers.
 
     Shape
     -----

@@ -16,6 +16,7 @@ from torch_amt.functional.gammatone import (
     gammatone_filter,
 )
 from torch_amt.scales import centre_frequencies
+from torch_amt.stages._bounded import bounded_frequency
 from torch_amt.stages.base import Stage
 
 __all__ = ["GammatoneFilterbank"]
@@ -51,9 +52,12 @@ class GammatoneFilterbank(Stage):
     filtertype : {'allpole', 'classic'}
         AMT flag: all-pole (Lyon 1997) or classic pole-zero approximation.
     learnable : bool
-        Make the centre frequencies and bandwidths trainable (``fc = fc0·exp(θ_f)``,
-        ``betamul = betamul0·exp(θ_b)``, always positive and stable; equal to AMT's at
-        initialisation). The coefficients are then re-designed in every forward pass.
+        Make the centre frequencies and bandwidths trainable, equal to AMT's at
+        initialisation (bit for bit): ``betamul = betamul0·exp(θ_b)`` and
+        ``fc = fc0·exp(s(θ_f))``, where ``s`` is the identity near 0 and saturates so
+        that ``fc`` stays inside ``(1e-6·fc0, 0.99·fs/2)`` whatever the training does
+        (:func:`~torch_amt.stages._bounded.bounded_frequency`). The coefficients are
+        then re-designed in every forward pass.
     dtype : torch.dtype
         float32 (default; filters as cascades of low-order sections) or float64
         (AMT's direct-form polynomials: bit-for-bit AMT output on the CPU): the dtype
@@ -106,7 +110,9 @@ class GammatoneFilterbank(Stage):
     @property
     def fc(self) -> torch.Tensor:
         """Current centre frequencies in Hz, shape ``(F,)``, float64."""
-        return self.fc0 * torch.exp(self.log_fc_scale) if self.learnable else self.fc0
+        if not self.learnable:
+            return self.fc0
+        return bounded_frequency(self.fc0, self.log_fc_scale, self.fs)
 
     @property
     def betamul(self) -> torch.Tensor:
