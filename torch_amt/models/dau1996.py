@@ -7,9 +7,8 @@ from typing import Any
 
 import torch
 
-from torch_amt.functional.adaptation import ADAPTLOOP_PRESETS
-from torch_amt.functional.ihc import IHC_METHODS
 from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
+from torch_amt.models.blocks import amt_flag_options, is_empty
 from torch_amt.stages import AdaptLoop, GammatoneFilterbank, IHCEnvelope
 from torch_amt.stages.modulation_lowpass import ModulationLowpass
 
@@ -127,32 +126,9 @@ class Dau1996(AuditoryModel):
             For ``subfs`` (AMT 1.4.0's ``dau1996`` always fails with it) and anything
             not implemented.
         """
-        if "subfs" in keyvals and not _is_empty(keyvals["subfs"]):
+        if "subfs" in keyvals and not is_empty(keyvals["subfs"]):
             raise ValueError("dau1996 'subfs' fails in AMT 1.4.0 (the code reads an undefined "
                              "variable subfs); resample the output instead")
-        unknown = set(keyvals) - {*_KEYS, "dboffset", "fs_up", "subfs"}
-        if unknown:
-            raise ValueError(f"dau1996 key(s) {sorted(unknown)} are not implemented")
-        opts: dict[str, Any] = {}
-        for key in _KEYS:
-            if key not in keyvals:
-                continue
-            if not _is_empty(keyvals[key]):
-                opts[key] = float(keyvals[key])
-            elif key == "basef":
-                opts[key] = None
-            else:
-                raise ValueError(f"dau1996 key {key!r} cannot be []")
-        for flag in flags:
-            if flag in ADAPTLOOP_PRESETS:
-                opts["adt_preset"] = flag
-            elif flag in IHC_METHODS:
-                opts["ihc_preset"] = flag
-            elif flag not in _IGNORED_FLAGS:
-                raise ValueError(f"dau1996 flag {flag!r} is not implemented")
-        return opts
-
-
-def _is_empty(value: Any) -> bool:
-    """MATLAB's ``[]`` (an empty array) or ``None``."""
-    return value is None or (hasattr(value, "size") and value.size == 0)
+        return amt_flag_options("dau1996", flags, keyvals, keys=_KEYS, groups=("ihc", "adt"),
+                                ignored_keys=("dboffset", "fs_up", "subfs"),
+                                ignored_flags=_IGNORED_FLAGS, nullable=("basef",))

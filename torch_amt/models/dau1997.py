@@ -8,27 +8,19 @@ from typing import Any
 import torch
 
 from torch_amt import _checks
-from torch_amt.functional.adaptation import ADAPTLOOP_PRESETS
-from torch_amt.functional.ihc import IHC_METHODS, get_method
-from torch_amt.functional.modfilterbank import (
-    MODFILTERBANK_PRESETS,
-    PRESET_ALIASES,
-    modfilterbank_mfc,
-    resolve_modfilterbank_preset,
-)
 from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
-from torch_amt.stages import (
-    AdaptLoop,
-    FastModulationFilterbank,
-    GammatoneFilterbank,
-    HeadphoneFilter,
-    IHCEnvelope,
-    MiddleEarFilter,
+from torch_amt.models.blocks import (
+    amt_flag_options,
+    check_presets,
+    ear_stages,
+    modulation_stages,
 )
+from torch_amt.stages import AdaptLoop, GammatoneFilterbank, IHCEnvelope
 from torch_amt.stages.gain import Gain
-from torch_amt.stages.resample import Resample
 
 __all__ = ["Dau1997"]
+
+_AMT_KEYS = ("flow", "fhigh", "basef", "bwmul", "dboffset", "subfs")
 
 
 class Dau1997(AuditoryModel):
@@ -126,36 +118,20 @@ class Dau1997(AuditoryModel):
         flags["adt"] = flags["adt"] or flags["mfb"]
         self.subfs = None if subfs is None else _checks.check_fs(subfs, "subfs")
         learn = resolve_learnable(learnable, ("afb", "adt", "mfb"))
-        # the presets are checked here, so that an error names this class's argument
-        _checks.check_choice(middleear_preset, "middleear_preset",
-                             ("lopezpoveda2001", "jepsen2008"))
-        get_method(ihc_preset, "ihc_preset")
-        _checks.check_choice(adt_preset, "adt_preset", tuple(ADAPTLOOP_PRESETS))
-        _checks.check_choice(mfb_preset, "mfb_preset",
-                             (*MODFILTERBANK_PRESETS, *PRESET_ALIASES))
+        check_presets(middleear_preset=middleear_preset, ihc_preset=ihc_preset,
+                      adt_preset=adt_preset, mfb_preset=mfb_preset)
         fs = self.fs
         afb = GammatoneFilterbank(fs, flow=flow, fhigh=fhigh, basef=basef, bwmul=bwmul,
                                   learnable="afb" in learn, dtype=dtype)
-        if flags["mfb"] and self.subfs is not None:
-            _check_subfs(self.subfs, afb.fc0, mfb_preset)
-        mfb_fs = self.subfs if self.subfs is not None else fs
         self.set_chain([
             ("inputgain", Gain(self.dboffset - 100)),
-            ("outerear", HeadphoneFilter(fs, compensate_delay=True, dtype=dtype)
-             if flags["outerear"] else None),
-            ("middleear", MiddleEarFilter(fs, middleear_preset, compensate_delay=True,
-                                          normalize_gain=True, dtype=dtype)
-             if flags["middleear"] else None),
+            *ear_stages(fs, flags["outerear"], flags["middleear"], middleear_preset, dtype),
             ("afb", afb),
             ("ihc", IHCEnvelope(fs, ihc_preset, dtype=dtype) if flags["ihc"] else None),
             ("adt", AdaptLoop(fs, preset=adt_preset, learnable="adt" in learn, dtype=dtype)
              if flags["adt"] else None),
-            ("resample", Resample(fs, self.subfs)
-             if flags["mfb"] and self.subfs is not None else None),
-            ("mfb", FastModulationFilterbank(mfb_fs, afb.fc.detach().double(),
-                                             preset=mfb_preset, learnable="mfb" in learn,
-                                             dtype=dtype)
-             if flags["mfb"] else None),
+            *(modulation_stages(fs, self.subfs, afb.fc, mfb_preset, "mfb" in learn, dtype)
+              if flags["mfb"] else []),
         ])
 
     @classmethod
@@ -166,46 +142,8 @@ class Dau1997(AuditoryModel):
         ``[no_]outerear``, ``[no_]middleear``, ``jepsen2008``, ``[no_]ihc``,
         ``[no_]adt``, ``[no_]mfb`` and any ``ihc_*``, ``adt_*``, ``mfb_*`` group.
         """
-        opts: dict[str, Any] = {}
-        for key in ("flow", "fhigh", "basef", "bwmul", "dboffset", "subfs"):
-            if keyvals.get(key) is not None:
-                opts[key] = float(keyvals[key])
-        unknown = set(keyvals) - {"flow", "fhigh", "basef", "bwmul", "dboffset", "subfs"}
-        if unknown:
-            raise ValueError(f"dau1997 key(s) {sorted(unknown)} are not implemented")
-        for flag in flags:
-            if flag in ("ihc", "adt", "mfb", "outerear", "middleear"):
-                opts[flag] = True
-            elif flag in ("no_ihc", "no_adt", "no_mfb", "no_outerear", "no_middleear"):
-                opts[flag[3:]] = False
-            elif flag == "jepsen2008":
-                opts["middleear"], opts["middleear_preset"] = True, "jepsen2008"
-            elif flag in MODFILTERBANK_PRESETS:
-                opts["mfb_preset"] = flag
-            elif flag in ADAPTLOOP_PRESETS:
-                opts["adt_preset"] = flag
-            elif flag in IHC_METHODS:
-                opts["ihc_preset"] = flag
-            else:
-                raise ValueError(f"dau1997 flag {flag!r} is not implemented")
-        return opts
-
-
-def _check_subfs(subfs: float, fc: torch.Tensor, mfb_preset: str) -> None:
-    """A ``subfs`` too low for the modulation filterbank is a ValueError naming ``subfs``.
-
-    The bank at ``subfs`` needs its highest modulation filter (``modfilterbank_mfc`` of
-    the top channel) and, with the 150-Hz low-pass of the preset, 150 Hz below
-    ``subfs/2``.
-    """
-    preset = resolve_modfilterbank_preset(mfb_preset)
-    top_fc = float(fc.max())
-    top = modfilterbank_mfc(top_fc, use_upper_limit=preset.use_upper_limit)[-1]
-    need = max(2 * top, 300.0 if preset.lp150 != "off" else 5.0)
-    if subfs <= need:
-        raise ValueError(
-            f"subfs = {subfs:g} Hz is too low for the modulation filterbank "
-            f"(mfb_preset {mfb_preset!r}): its highest filter is at {top:.1f} Hz (channel "
-            f"fc = {top_fc:.1f} Hz)"
-            + (" and it low-passes at 150 Hz" if preset.lp150 != "off" else "")
-            + f", so subfs must be above {need:.1f} Hz; raise subfs or lower fhigh")
+        return amt_flag_options(
+            "dau1997", flags, keyvals, keys=_AMT_KEYS,
+            on_off=("outerear", "middleear", "ihc", "adt", "mfb"),
+            special={"middleear": {"middleear": True, "middleear_preset": "lopezpoveda2001"},
+                     "jepsen2008": {"middleear": True, "middleear_preset": "jepsen2008"}})

@@ -8,30 +8,24 @@ from typing import Any
 import torch
 
 from torch_amt import _checks
-from torch_amt.functional.adaptation import ADAPTLOOP_PRESETS
-from torch_amt.functional.ihc import IHC_METHODS
-from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS
 from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
+from torch_amt.models.blocks import (
+    amt_flag_options,
+    check_presets,
+    ear_stages,
+    modulation_stages,
+)
 from torch_amt.stages import (
     AdaptLoop,
-    FastModulationFilterbank,
     GammatoneFilterbank,
-    HeadphoneFilter,
     IHCEnvelope,
-    MiddleEarFilter,
 )
 from torch_amt.stages.gain import Gain
-from torch_amt.stages.resample import Resample
 
 __all__ = ["Osses2021"]
 
 _KEYS = ("flow", "fhigh", "basef", "bwmul", "dboffset", "subfs")
 _ON_OFF = ("outerear", "middleear", "afb", "ihc", "adt", "mfb")
-
-
-def _is_empty(value: Any) -> bool:
-    """MATLAB's ``[]`` (an empty array) or ``None``."""
-    return value is None or (hasattr(value, "size") and value.size == 0)
 
 
 class Osses2021(AuditoryModel):
@@ -136,8 +130,8 @@ class Osses2021(AuditoryModel):
         super().__init__(fs, dboffset)
         on = {name: _checks.check_bool(value, name) for name, value in zip(
             _ON_OFF, (outerear, middleear, afb, ihc, adt, mfb), strict=True)}
-        _checks.check_choice(middleear_preset, "middleear_preset",
-                             ("lopezpoveda2001", "jepsen2008"))
+        check_presets(middleear_preset=middleear_preset, ihc_preset=ihc_preset,
+                      adt_preset=adt_preset, mfb_preset=mfb_preset)
         if on["mfb"] and not on["afb"]:
             raise ValueError("mfb=True needs afb=True: the modulation filterbank reads the "
                              "auditory channels' centre frequencies")
@@ -147,25 +141,16 @@ class Osses2021(AuditoryModel):
         bank = (GammatoneFilterbank(fs, flow=flow, fhigh=fhigh, basef=basef, bwmul=bwmul,
                                     learnable="afb" in learn, dtype=dtype)
                 if on["afb"] else None)
-        mfb_fs = self.subfs if self.subfs is not None else fs
         self.set_chain([
             ("inputgain", Gain(self.dboffset - 100)),
-            ("outerear", HeadphoneFilter(fs, compensate_delay=True, dtype=dtype)
-             if on["outerear"] else None),
-            ("middleear", MiddleEarFilter(fs, middleear_preset, compensate_delay=True,
-                                          normalize_gain=True, dtype=dtype)
-             if on["middleear"] else None),
+            *ear_stages(fs, on["outerear"], on["middleear"], middleear_preset, dtype),
             ("afb", bank),
             ("ihc", IHCEnvelope(fs, ihc_preset, dtype=dtype)
              if on["ihc"] or on["adt"] else None),
             ("adt", AdaptLoop(fs, preset=adt_preset, learnable="adt" in learn, dtype=dtype)
              if on["adt"] else None),
-            ("resample", Resample(fs, self.subfs)
-             if on["mfb"] and self.subfs is not None else None),
-            ("mfb", FastModulationFilterbank(mfb_fs, bank.fc.detach().double(),
-                                             preset=mfb_preset, learnable="mfb" in learn,
-                                             dtype=dtype)
-             if on["mfb"] else None),
+            *(modulation_stages(fs, self.subfs, bank.fc, mfb_preset, "mfb" in learn, dtype)
+              if on["mfb"] else []),
         ])
 
     @classmethod
@@ -177,37 +162,10 @@ class Osses2021(AuditoryModel):
         ``[no_]middleear``, ``jepsen2008``, ``[no_]afb``, ``[no_]ihc``, ``[no_]adt``,
         ``[no_]mfb``, ``afb_osses2021`` and any ``ihc_*``, ``adt_*``, ``mfb_*`` group.
         """
-        unknown = set(keyvals) - {*_KEYS, "silent_mode"}
-        if unknown:
-            raise ValueError(f"osses2021 key(s) {sorted(unknown)} are not implemented")
-        opts: dict[str, Any] = {}
-        for key in _KEYS:
-            if key not in keyvals:
-                continue
-            if not _is_empty(keyvals[key]):
-                opts[key] = float(keyvals[key])
-            elif key in ("basef", "subfs"):
-                opts[key] = None
-            else:
-                raise ValueError(f"osses2021 key {key!r} cannot be []")
-        for flag in flags:
-            if flag == "middleear":
-                opts["middleear"], opts["middleear_preset"] = True, "lopezpoveda2001"
-            elif flag in _ON_OFF:
-                opts[flag] = True
-            elif flag.startswith("no_") and flag[3:] in _ON_OFF:
-                opts[flag[3:]] = False
-            elif flag == "jepsen2008":
-                opts["middleear"], opts["middleear_preset"] = True, "jepsen2008"
-            elif flag == "afb_osses2021":
-                opts.update(outerear=True, middleear=True, middleear_preset="lopezpoveda2001",
-                            basef=None)
-            elif flag in MODFILTERBANK_PRESETS:
-                opts["mfb_preset"] = flag
-            elif flag in ADAPTLOOP_PRESETS:
-                opts["adt_preset"] = flag
-            elif flag in IHC_METHODS:
-                opts["ihc_preset"] = flag
-            else:
-                raise ValueError(f"osses2021 flag {flag!r} is not implemented")
-        return opts
+        return amt_flag_options(
+            "osses2021", flags, keyvals, keys=_KEYS, on_off=_ON_OFF,
+            ignored_keys=("silent_mode",),
+            special={"middleear": {"middleear": True, "middleear_preset": "lopezpoveda2001"},
+                     "jepsen2008": {"middleear": True, "middleear_preset": "jepsen2008"},
+                     "afb_osses2021": {"outerear": True, "middleear": True,
+                                       "middleear_preset": "lopezpoveda2001", "basef": None}})
