@@ -8,7 +8,10 @@ from typing import Any, ClassVar, TypeVar
 import torch
 from torch import nn
 
-__all__ = ["Stage"]
+from torch_amt import _checks
+from torch_amt.dsp.iir import lfilter
+
+__all__ = ["IIRFilterStage", "Stage"]
 
 T = TypeVar("T")
 
@@ -102,3 +105,22 @@ class Stage(nn.Module):
         state = dict(state)
         state.pop("_design_cache", None)
         return state
+
+
+class IIRFilterStage(Stage):
+    """A stage that is one linear recursive filter per row: ``lfilter(x, *coefficients())``.
+
+    Subclasses define :meth:`coefficients` (float64, designed or cached from their
+    buffers and parameters); the input may have any leading axes.
+    """
+
+    def coefficients(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The filter ``(b, a)`` in force."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Filter ``x (..., T)`` along its last axis."""
+        x = _checks.check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T)")
+        _checks.check_module_input(self, x)
+        b, a = self.coefficients()
+        return lfilter(x, b, a)

@@ -7,9 +7,8 @@ from torch import nn
 
 from torch_amt import _checks
 from torch_amt.dsp.design import butter
-from torch_amt.dsp.iir import lfilter
 from torch_amt.stages._bounded import bounded_frequency
-from torch_amt.stages.base import Stage
+from torch_amt.stages.base import IIRFilterStage
 
 __all__ = ["ButterworthFilter"]
 
@@ -18,7 +17,7 @@ _BTYPES = ("low", "lowpass", "high", "highpass", "bandpass", "band", "pass", "ba
 _BAND_BTYPES = ("bandpass", "band", "pass", "bandstop", "stop")
 
 
-class ButterworthFilter(Stage):
+class ButterworthFilter(IIRFilterStage):
     """Digital Butterworth filter applied along the last (time) axis.
 
     The coefficients are those of MATLAB/Octave ``butter(order, cutoff/(fs/2), btype)``
@@ -101,13 +100,6 @@ class ButterworthFilter(Stage):
                 "butter", (self.cutoff_value, self.log_cutoff_scale),
                 lambda: butter(self.order, self.cutoff, self.fs, self.btype))
         return self.b, self.a
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Filter ``x (..., T)``."""
-        x = _checks.check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T)")
-        _checks.check_module_input(self, x)
-        b, a = self.coefficients()
-        return lfilter(x, b, a)
 
     def extra_repr(self) -> str:
         return (f"fs={self.fs}, order={self.order}, btype={self.btype!r}, "

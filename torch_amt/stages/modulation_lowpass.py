@@ -8,17 +8,16 @@ import torch
 from torch import nn
 
 from torch_amt import _checks
-from torch_amt.dsp.iir import lfilter
 from torch_amt.functional.modulation_lowpass import (
     DAU1996_TAU,
     modulation_lowpass_coefficients,
 )
-from torch_amt.stages.base import Stage
+from torch_amt.stages.base import IIRFilterStage
 
 __all__ = ["ModulationLowpass"]
 
 
-class ModulationLowpass(Stage):
+class ModulationLowpass(IIRFilterStage):
     """First-order low-pass of time constant ``tau`` (AMT ``dau1996``'s final stage).
 
     ``y = filter(1 - p, [1, -p], x)`` with ``p = exp(-(1/tau)/fs)``: Dau, Püschel &
@@ -87,13 +86,6 @@ class ModulationLowpass(Stage):
             return self.cached_design("lowpass", (self.log_tau,), lambda: (
                 modulation_lowpass_coefficients(self.fs, self.log_tau.double().exp())))
         return self.b, self.a
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Filter ``x (..., T)`` along its last axis."""
-        x = _checks.check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T)")
-        _checks.check_module_input(self, x)
-        b, a = self.coefficients()
-        return lfilter(x, b, a)
 
     def amt_equivalent(self) -> str:
         return f"filter(1-a, [1 -a], insig), a = exp(-(1/{float(self.tau.detach()):g})/fs)"
