@@ -174,7 +174,12 @@ def _nb_envelope_quads1(x, src, b, a, keep_real, factor, gain, y, quads):  # pra
 
 @numba.njit(parallel=True, cache=True)
 def _nb_envelope_quads2(x, src, b, a, keep_real, factor, gain, y, quads):  # pragma: no cover
-    """Rows ``quads (G, 4)`` of true order 2, four interleaved per time loop."""
+    """Rows ``quads (G, 4)`` of true order 2, four interleaved per time loop.
+
+    Deliberately a copy of :func:`_nb_envelope_quads1` with one more state per row: the
+    first-order rows through this kernel give the same values but cost 1.5x the time
+    (the states and coefficients of a general kernel leave the registers).
+    """
     n_t = y.shape[1]
     n_filters = b.shape[0]
     for q in numba.prange(quads.shape[0]):
