@@ -12,9 +12,8 @@ Subcommands
     Compare torch_amt with AMT reference files (:mod:`torch_amt.validation`).
 
 Model options: ``-p KEY=VALUE`` (repeatable) passes a keyword argument to the model's
-constructor, e.g. ``-p fhigh=7000`` (Jepsen2008 at 16 kHz needs its top channel below
-Nyquist) or ``-p basef=2000``; :data:`MODEL_DEFAULTS` holds the command's own defaults
-(king2019: ``basef`` = 1000 Hz).
+constructor, e.g. ``-p fhigh=7000`` (a lower top channel) or ``-p basef=2000``;
+:data:`MODEL_DEFAULTS` holds the command's own defaults (king2019: ``basef`` = 1000 Hz).
 
 Levels: without an option, a file's samples are taken in the model's convention (an rms
 of 1 is the model's ``dboffset`` dB SPL, e.g. 100 dB for dau1997). ``--dboffset DB`` says

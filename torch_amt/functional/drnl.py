@@ -37,6 +37,7 @@ __all__ = [
     "CHANNEL_QUANTITIES",
     "DRNLDesign",
     "drnl_channel_values",
+    "drnl_highest_fc",
     "drnl_design",
     "broken_stick",
     "drnl",
@@ -168,10 +169,40 @@ class DRNLDesign:
     nlin_c: torch.Tensor
 
 
+#: The per-channel frequencies that must lie below fs/2.
+NYQUIST_QUANTITIES = ("lin_fc", "lin_lp_cutoff", "nlin_fc_before", "nlin_fc_after",
+                      "nlin_lp_cutoff")
+
+
+def drnl_highest_fc(fs: float, preset: str | DRNLParams = "lopezpoveda2001") -> float:
+    """The highest centre frequency (Hz) whose DRNL filters all lie below ``fs/2``.
+
+    Every frequency of a channel is ``10^p·fc^q`` (:data:`NYQUIST_QUANTITIES`), so the
+    bound is the smallest ``((fs/2)/10^p)^(1/q)``, lowered by one part in 1e9 to stay
+    strictly below. With the ``jepsen2008`` parameters it is 7788 Hz at 16 kHz (the
+    nonlinear path's centre frequency lies above its channel's ``fc``), above 8000 Hz
+    from 22.05 kHz on.
+
+    Parameters
+    ----------
+    fs : float
+        Sampling rate in Hz.
+    preset : str or DRNLParams
+        Parameter set.
+    """
+    p = resolve_preset(preset).resolved()
+    highest = math.inf
+    for name in NYQUIST_QUANTITIES:
+        log_gain, exponent = getattr(p, name)
+        if exponent > 0:
+            highest = min(highest, (fs / 2 / 10.0 ** log_gain) ** (1.0 / exponent))
+    return highest * (1 - 1e-9)
+
+
 def _check_nyquist(values: dict[str, torch.Tensor], fs: float, source: str) -> None:
-    advice = ("lower fhigh (e.g. fhigh=7000 at fs=16000)" if source == "fhigh"
-              else f"lower the highest {source}")
-    for name in ("lin_fc", "lin_lp_cutoff", "nlin_fc_before", "nlin_fc_after", "nlin_lp_cutoff"):
+    advice = ("lower fhigh, or pass fhigh=None for the highest channel computable at this fs"
+              if source == "fhigh" else f"lower the highest {source}")
+    for name in NYQUIST_QUANTITIES:
         top = float(values[name].detach().max())
         if top >= fs / 2:
             raise ValueError(

@@ -47,8 +47,11 @@ class Jepsen2008(AuditoryModel):
     fs : float
         Sampling rate in Hz.
     flow, fhigh : float
-        Range of the DRNL centre frequencies in Hz (AMT ``flow``/``fhigh``: 80, 8000;
-        ``fhigh`` must keep the nonlinear path's centre frequency below fs/2).
+        Range of the DRNL centre frequencies in Hz (AMT ``flow``/``fhigh``: 80, 8000).
+        ``fhigh=None`` (default): AMT's 8000 Hz where the DRNL can compute it, else the
+        highest channel whose nonlinear path lies below fs/2 (7788 Hz at 16 kHz, where
+        AMT's own ``lopezpoveda2001`` fails with 8000); an explicit ``fhigh`` must keep
+        the nonlinear path's centre frequency below fs/2.
     basef : float, optional
         Frequency forced onto the 1-ERB grid (AMT ``basef``).
     dboffset : float
@@ -92,7 +95,7 @@ class Jepsen2008(AuditoryModel):
                    "adaptation, modulation filterbank")
     output_kind = "modulation_list"
 
-    def __init__(self, fs: float, flow: float = 80.0, fhigh: float = 8000.0, *,
+    def __init__(self, fs: float, flow: float = 80.0, fhigh: float | None = None, *,
                  basef: float | None = None, dboffset: float = DBSPL_AMT,
                  outerear: bool = True, drnl_preset: str = "jepsen2008",
                  gain_db: float = 50.0, ihc_preset: str = "ihc_dau1996",

@@ -17,6 +17,7 @@ from torch_amt.functional.drnl import (
     drnl,
     drnl_channel_values,
     drnl_design,
+    drnl_highest_fc,
     resolve_preset,
 )
 from torch_amt.functional.ears import middleearfilter
@@ -49,7 +50,10 @@ class DRNLFilterbank(Stage):
     flow, fhigh : float
         Range of the 1-ERB-spaced centre frequencies (AMT ``flow`` 80, ``fhigh`` 8000 Hz).
         ``fhigh`` must keep the top channel's nonlinear-path centre frequency
-        ``10^-0.05252·fhigh^1.0165`` below fs/2 (at 16 kHz use e.g. 7000).
+        ``10^-0.05252·fhigh^1.0165`` below fs/2 (AMT's own ``lopezpoveda2001`` fails
+        otherwise, e.g. with its default 8000 Hz at 16 kHz). ``fhigh=None``: the smaller
+        of 8000 Hz and the highest channel computable at ``fs``
+        (:func:`~torch_amt.functional.drnl.drnl_highest_fc`).
     fc : sequence or Tensor, optional
         Explicit centre frequencies in Hz (instead of ``flow``/``fhigh``/``basef``).
     bwmul : float
@@ -95,7 +99,8 @@ class DRNLFilterbank(Stage):
     float64_buffers = ("fc", *(f"{name}0" for name in CHANNEL_QUANTITIES), "middle_ear")
 
     def __init__(self, fs: float, preset: str | DRNLParams = "lopezpoveda2001", *,
-                 flow: float = 80.0, fhigh: float = 8000.0, fc=None, bwmul: float = 1.0,
+                 flow: float = 80.0, fhigh: float | None = 8000.0, fc=None,
+                 bwmul: float = 1.0,
                  basef: float | None = None, path: str = "bothparts",
                  dboffset: float = DBSPL_AMT, learnable: bool = False,
                  dtype: torch.dtype = torch.float32, **overrides) -> None:
@@ -112,6 +117,8 @@ class DRNLFilterbank(Stage):
         _checks.check_dtype(dtype)
         #: the argument the channels came from, for the Nyquist message
         self._channels_from = "fhigh" if fc is None else "fc"
+        if fhigh is None:
+            fhigh = min(8000.0, drnl_highest_fc(self.fs, self.params))
         fc = centre_frequencies(self.fs, fc, flow, fhigh, bwmul, basef).to(torch.float64)
         values = drnl_channel_values(fc, self.params)
         self.register_buffer("fc", fc)
