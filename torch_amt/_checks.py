@@ -90,12 +90,17 @@ def check_signal(x, name: str = "x", *, ndim: Sequence[int] = (1, 2), min_length
         what = "empty" if x.shape[-1] == 0 else f"{x.shape[-1]} samples long"
         raise ValueError(f"{name} must have at least {min_length} time sample(s) along its last "
                          f"axis, got a signal that is {what} (shape {tuple(x.shape)})")
-    if x.device.type == "meta":
-        raise ValueError(f"{name} is a meta tensor (shape {tuple(x.shape)}): meta tensors hold "
-                         "no data and cannot be computed on; pass a CPU or CUDA tensor")
+    check_not_meta(x, name)
     if x.numel() and not _all_finite(x):
         raise ValueError(f"{name} contains NaN or Inf values")
     return x
+
+
+def check_not_meta(x: torch.Tensor, name: str = "x") -> None:
+    """Refuse a meta tensor (shape only, no data) with a message naming ``name``."""
+    if x.device.type == "meta":
+        raise ValueError(f"{name} is a meta tensor (shape {tuple(x.shape)}): meta tensors hold "
+                         "no data and cannot be computed on; pass a CPU or CUDA tensor")
 
 
 def _all_finite(x: torch.Tensor) -> bool:

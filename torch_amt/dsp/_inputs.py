@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import torch
 
+from torch_amt import _checks
+
 __all__ = ["COMPLEX_SIGNAL_DTYPES", "REAL_SIGNAL_DTYPES", "check_signal_tensor"]
 
 #: dtypes of a real signal.
@@ -61,7 +63,5 @@ def check_signal_tensor(x, name: str = "x", *, real: bool = False) -> torch.Tens
             hint = (f"; convert integer audio explicitly, e.g. {name}.to(torch.float32) / 32768 "
                     "for 16-bit PCM")
         raise TypeError(f"{name} must be a {kind} tensor ({names}), got {x.dtype}{hint}")
-    if x.device.type == "meta":
-        raise ValueError(f"{name} is a meta tensor (shape {tuple(x.shape)}): meta tensors hold "
-                         "no data and cannot be computed on; pass a CPU or CUDA tensor")
+    _checks.check_not_meta(x, name)
     return x
