@@ -10,7 +10,14 @@ import pytest
 import soundfile
 import torch
 
-from torch_amt.io import ResampleWarning, demo_sound, load_audio, resample, set_level
+from torch_amt.io import (
+    MixdownWarning,
+    ResampleWarning,
+    demo_sound,
+    load_audio,
+    resample,
+    set_level,
+)
 from torch_amt.levels import dbspl, setdbspl
 
 
@@ -148,3 +155,17 @@ def test_demo_sound():
         demo_sound(fs, 1e-4)
     with pytest.raises(ValueError, match="carrier_hz"):
         demo_sound(1500)
+
+
+def test_cancelling_mixdown_warns_once_and_only_then(tmp_path):
+    tone = 0.3 * np.sin(2 * np.pi * 500 * np.arange(1600) / 16000)
+    path = tmp_path / "antiphase.wav"
+    soundfile.write(path, np.stack([tone, -0.99 * tone], 1), 16000, subtype="FLOAT")
+    with pytest.warns(MixdownWarning, match="46 dB below its loudest channel") as record:
+        load_audio(path)
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_audio(path, channel=0)  # one channel: nothing mixed
+        soundfile.write(path, np.stack([tone, tone], 1), 16000, subtype="FLOAT")
+        load_audio(path)  # channels in phase

@@ -41,6 +41,7 @@ import math
 import os
 import shlex
 import sys
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +50,7 @@ import numpy as np
 import torch
 
 import torch_amt
-from torch_amt.io import demo_sound, load_audio, resample, set_level
+from torch_amt.io import MixdownWarning, demo_sound, load_audio, resample, set_level
 from torch_amt.levels import dbspl, rescale_dboffset
 
 __all__ = ["UsageError", "main"]
@@ -229,27 +230,6 @@ def _output_path(option: str | None, stem: str, suffix: str, several: bool) -> P
     return path.with_name(f"{path.stem}_{stem}{path.suffix}")
 
 
-def _warn_if_mixdown_cancels(path: str, note) -> None:
-    """Say so when mixing a file's channels down loses most of its energy (channels in
-    anti-phase cancel: the model would analyse near-silence)."""
-    channels = [load_audio(path, channel=c)[0] for c in range(_channel_count(path))]
-    if len(channels) < 2:
-        return
-    stacked = torch.stack(channels)
-    mixed = stacked.mean(0).square().mean()
-    loudest = stacked.square().mean(-1).max()
-    if loudest > 0 and mixed < loudest * 1e-2:
-        drop = 10 * math.log10(max(float(mixed / loudest), 1e-300))
-        note(f"{path}: the mix of its {len(channels)} channels is {-drop:.0f} dB below its "
-             "loudest channel (the channels cancel); choose one with --channel N")
-
-
-def _channel_count(path: str) -> int:
-    import soundfile
-
-    return int(soundfile.info(path).channels)
-
-
 def _check_output_options(args: argparse.Namespace) -> None:
     """Refuse ``--out``/``--plot`` names that would be written elsewhere or in no known
     format, before any model runs."""
@@ -275,13 +255,18 @@ def _read_inputs(args: argparse.Namespace, note) -> list[_Input]:
     inputs = []
     for path in args.audio:
         try:
-            x, file_fs = load_audio(path, channel=args.channel)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", MixdownWarning)
+                x, file_fs = load_audio(path, channel=args.channel)
         except (FileNotFoundError, ValueError) as err:
             raise UsageError(str(err)) from err
+        for warning in caught:
+            if issubclass(warning.category, MixdownWarning):
+                note(f"{warning.message} with --channel N")
+            else:
+                warnings.warn(warning.message, warning.category, stacklevel=2)
         if not bool(torch.isfinite(x).all()):
             raise UsageError(f"{path}: the audio holds NaN or infinite samples")
-        if args.channel == "mix":
-            _warn_if_mixdown_cancels(path, note)
         fs = args.fs or file_fs
         if fs != file_fs:
             try:

@@ -32,7 +32,8 @@ import torch
 from torch_amt._checks import check_fs, check_positive, check_signal
 from torch_amt.levels import DBSPL_AMT, dbspl_to_rms, setdbspl
 
-__all__ = ["ResampleWarning", "demo_sound", "load_audio", "resample", "set_level"]
+__all__ = ["MixdownWarning", "ResampleWarning", "demo_sound", "load_audio", "resample",
+           "set_level"]
 
 # libsndfile subtypes read as integers, with the integer dtype soundfile returns them in
 # and the full-scale value that maps to 1.0. soundfile left-justifies 8-bit data in
@@ -52,6 +53,11 @@ class ResampleWarning(UserWarning):
     """Issued by :func:`load_audio` when a file is resampled to the requested rate."""
 
 
+class MixdownWarning(UserWarning):
+    """Issued by :func:`load_audio` when mixing a file's channels down loses most of its
+    energy (channels in anti-phase cancel: a model would analyse near-silence)."""
+
+
 def load_audio(
     path: str | os.PathLike, *, channel: str | int = "mix", fs: float | None = None
 ) -> tuple[torch.Tensor, float]:
@@ -66,7 +72,8 @@ def load_audio(
     path : str or PathLike
         Sound file.
     channel : "mix" or int, default "mix"
-        ``"mix"``: the mean of all channels; an int: that channel (0-based; negative
+        ``"mix"``: the mean of all channels (a :class:`MixdownWarning` if the mix is more
+        than 20 dB below the loudest channel); an int: that channel (0-based; negative
         values count from the last).
     fs : float, optional
         Sampling rate (Hz) wanted. If given and different from the file's rate, the
@@ -106,6 +113,7 @@ def load_audio(
     n_channels = samples.shape[1]
     if channel == "mix":
         mono = samples.mean(axis=1)
+        _warn_if_mixdown_cancels(path, samples, mono)
     elif isinstance(channel, (int, np.integer)) and not isinstance(channel, bool):
         if not -n_channels <= channel < n_channels:
             raise ValueError(f"channel {channel} does not exist in {path}, which has "
@@ -120,6 +128,20 @@ def load_audio(
     warnings.warn(f"resampled {path} from {file_fs:g} Hz to {fs:g} Hz",
                   ResampleWarning, stacklevel=2)
     return resample(x, file_fs, fs), fs
+
+
+def _warn_if_mixdown_cancels(path: str, samples: np.ndarray, mono: np.ndarray) -> None:
+    """A :class:`MixdownWarning` when the mix ``mono`` of ``samples (T, C)`` is more than
+    20 dB below the loudest channel."""
+    if samples.shape[1] < 2:
+        return
+    mixed = float(np.mean(mono ** 2))
+    loudest = float(np.max(np.mean(samples ** 2, axis=0)))
+    if loudest > 0 and mixed < loudest * 1e-2:
+        drop = -10 * math.log10(max(mixed / loudest, 1e-300))
+        warnings.warn(f"{path}: the mix of its {samples.shape[1]} channels is {drop:.0f} dB "
+                      "below its loudest channel (the channels cancel); choose one channel",
+                      MixdownWarning, stacklevel=3)
 
 
 def _one_line(err: BaseException) -> str:
