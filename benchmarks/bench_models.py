@@ -61,23 +61,15 @@ def dau1997_baseline(model: Dau1997):
     """Dau1997's chain written with SciPy/numba, coefficients taken from ``model``."""
     gb, ga = _np(model.afb.b), _np(model.afb.a)
     ib, ia = _np(model.ihc.b), _np(model.ihc.a)
-    tau = np.array(model.adt.config.tau, dtype=float)
-    limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
-    rows_b, rows_a, row_channel, keep_real, att = _mfb_rows(model.mfb)
-    use_lp150 = model.mfb.use_lp150_prefilter
-    lp_b, lp_a = _np(model.mfb.b_lp150), _np(model.mfb.a_lp150)
+    adaptation = _adaptation_baseline(model.adt)
+    modulation = _modulation_baseline(model.mfb)
 
     def run(x: np.ndarray) -> None:
         for sig in x:
             bm = np.stack([2 * np.real(scipy.signal.lfilter(gb[c], ga[c], sig))
                            for c in range(len(gb))])
             env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1)
-            adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
-            if use_lp150:
-                adt = scipy.signal.lfilter(lp_b, lp_a, adt, axis=-1)
-            for r in range(len(rows_b)):
-                y = scipy.signal.lfilter(rows_b[r], rows_a[r], adt[row_channel[r]])
-                _ = y.real if keep_real[r] else att * np.abs(y)
+            modulation(adaptation(env))
 
     return run
 
@@ -94,10 +86,8 @@ def jepsen2008_baseline(model: Jepsen2008):
     lp = {k: (_np(getattr(d, k)[0]), _np(getattr(d, k)[1])) for k in ("lp_lin", "lp_nlin")}
     na, nb, nc = (_np(getattr(d, k)) for k in ("nlin_a", "nlin_b", "nlin_c"))
     ib, ia = _np(model.ihc.b), _np(model.ihc.a)
-    tau = np.array(model.adt.config.tau, dtype=float)
-    limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
-    mod_b, mod_a, row_channel, keep_real, att = _mfb_rows(model.mfb)
-    lp_b, lp_a = _np(model.mfb.b_lp150), _np(model.mfb.a_lp150)
+    adaptation = _adaptation_baseline(model.adt)
+    modulation = _modulation_baseline(model.mfb)
     gain = 10 ** (model.gain.gain_db / 20)
     exponent = model.expansion.exponent
 
@@ -121,11 +111,7 @@ def jepsen2008_baseline(model: Jepsen2008):
                     y = scipy.signal.lfilter(lp["lp_nlin"][0][c], lp["lp_nlin"][1][c], y)
                 bm[c] = (lin + y) * gain
             env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1) ** exponent
-            adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
-            adt = scipy.signal.lfilter(lp_b, lp_a, adt, axis=-1)
-            for r in range(len(mod_b)):
-                y = scipy.signal.lfilter(mod_b[r], mod_a[r], adt[row_channel[r]])
-                _ = y.real if keep_real[r] else att * np.abs(y)
+            modulation(adaptation(env))
 
     return run
 
@@ -134,8 +120,7 @@ def dau1996_baseline(model: Dau1996):
     """Dau1996's chain written with SciPy/numba, coefficients taken from ``model``."""
     gb, ga = _np(model.afb.b), _np(model.afb.a)
     ib, ia = _np(model.ihc.b), _np(model.ihc.a)
-    tau = np.array(model.adt.config.tau, dtype=float)
-    limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
+    adaptation = _adaptation_baseline(model.adt)
     lb, la = (_np(c) for c in model.mfb.coefficients())
 
     def run(x: np.ndarray) -> None:
@@ -143,7 +128,7 @@ def dau1996_baseline(model: Dau1996):
             bm = np.stack([2 * np.real(scipy.signal.lfilter(gb[c], ga[c], sig))
                            for c in range(len(gb))])
             env = scipy.signal.lfilter(ib, ia, np.maximum(bm, 0), axis=-1)
-            adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
+            adt = adaptation(env)
             scipy.signal.lfilter(lb, la, adt, axis=-1)
 
     return run
@@ -154,10 +139,8 @@ def osses2021_baseline(model: Osses2021):
     ears = [(_np(s.b), s.delay, s.gain) for s in (model.outerear, model.middleear)]
     gb, ga = _np(model.afb.b), _np(model.afb.a)
     ib, ia, passes = _np(model.ihc.b), _np(model.ihc.a), model.ihc.passes
-    tau = np.array(model.adt.config.tau, dtype=float)
-    limit, minlvl = float(model.adt.config.limit), float(_np(model.adt.minlvl).reshape(-1)[0])
-    rows_b, rows_a, row_channel, keep_real, att = _mfb_rows(model.mfb)
-    lp_b, lp_a = _np(model.mfb.b_lp150), _np(model.mfb.a_lp150)
+    adaptation = _adaptation_baseline(model.adt)
+    modulation = _modulation_baseline(model.mfb)
 
     def run(x: np.ndarray) -> None:
         for sig in x:
@@ -168,20 +151,36 @@ def osses2021_baseline(model: Osses2021):
             env = np.maximum(bm, 0)
             for _ in range(passes):
                 env = scipy.signal.lfilter(ib, ia, env, axis=-1)
-            adt = baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl, tau).T
-            adt = scipy.signal.lfilter(lp_b, lp_a, adt, axis=-1)
-            for r in range(len(rows_b)):
-                y = scipy.signal.lfilter(rows_b[r], rows_a[r], adt[row_channel[r]])
-                _ = y.real if keep_real[r] else att * np.abs(y)
+            modulation(adaptation(env))
 
     return run
 
 
-def _mfb_rows(mfb):
-    """Rows of a FastModulationFilterbank: coefficients, channel, real-part rows, factor."""
+def _adaptation_baseline(adt):
+    """``env (F, T) -> (F, T)``: the numba port of comp_adaptloop.m with ``adt``'s settings."""
+    tau = np.array(adt.config.tau, dtype=float)
+    limit, minlvl = float(adt.config.limit), float(_np(adt.minlvl).reshape(-1)[0])
+    return lambda env: baseline_adaptloop(np.ascontiguousarray(env.T), FS, limit, minlvl,
+                                          tau).T
+
+
+def _modulation_baseline(mfb):
+    """``adt (F, T) -> None``: a FastModulationFilterbank's rows with per-row SciPy
+    ``lfilter`` (after its 150-Hz low-pass when the preset has one) and its readout."""
     design = mfb.design()
-    return (_np(design.b), _np(design.a), design.channel.numpy(), design.keep_real.numpy(),
-            design.att_factor)
+    rows_b, rows_a = _np(design.b), _np(design.a)
+    row_channel, keep_real = design.channel.numpy(), design.keep_real.numpy()
+    att = design.att_factor
+    lp150 = (_np(mfb.b_lp150), _np(mfb.a_lp150)) if mfb.use_lp150_prefilter else None
+
+    def run(adt: np.ndarray) -> None:
+        if lp150 is not None:
+            adt = scipy.signal.lfilter(*lp150, adt, axis=-1)
+        for r in range(len(rows_b)):
+            y = scipy.signal.lfilter(rows_b[r], rows_a[r], adt[row_channel[r]])
+            _ = y.real if keep_real[r] else att * np.abs(y)
+
+    return run
 
 
 def king2019_baseline(model: King2019):
