@@ -214,11 +214,20 @@ def batched(x: torch.Tensor, signal_ndim: int) -> tuple[torch.Tensor, bool]:
     return x, False
 
 
+def _as_array(value, name: str) -> np.ndarray:
+    """``np.asarray(value)``; a ragged nested sequence is a ``ValueError`` naming ``name``."""
+    try:
+        return np.asarray(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a rectangular array of numbers, got a ragged "
+                         f"{type(value).__name__}") from None
+
+
 def _real_array(value, name: str) -> np.ndarray:
     """``value`` as a float64 NumPy array; ``TypeError`` for strings, booleans, objects."""
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name} must be real numbers, got {_describe(value)}")
-    arr = np.asarray(value)
+    arr = _as_array(value, name)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be real numbers, got {_describe(value)} "
                         f"(array dtype {arr.dtype})")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from torch_amt._checks import check_number
@@ -50,8 +51,22 @@ AMT 1.4.0's ``scaletodbspl`` uses this value as its default ``dboffset`` (not 93
 """
 
 
+def _db_factor(value_db: float, name: str) -> float:
+    """``10**(value_db/20)``; a ``ValueError`` naming ``name`` where that overflows float64."""
+    try:
+        return math.pow(10.0, value_db / 20)
+    except OverflowError:
+        raise ValueError(f"{name} = {value_db} dB is an amplitude factor beyond float64 "
+                         f"(10**({value_db}/20)); dB values must stay below about "
+                         "6165 dB") from None
+
+
 def _signal(x: torch.Tensor | float, name: str = "x") -> torch.Tensor:
     """``x`` as a tensor with a time axis: numbers and 0-d tensors become length 1."""
+    if not isinstance(x, (torch.Tensor, np.ndarray, int, float, complex, np.number)) or \
+            isinstance(x, bool):
+        raise TypeError(f"{name} must be a floating-point tensor, NumPy array or number, "
+                        f"got {type(x).__name__}")
     t = x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=torch.float64)
     if not (t.is_floating_point() or t.is_complex()):
         raise TypeError(f"{name} must be a floating-point or complex tensor, got {t.dtype}")
@@ -126,7 +141,8 @@ def rms_to_dbspl(rms_value: torch.Tensor | float, dboffset: float = DBSPL_AMT) -
     """
     dboffset = check_number(dboffset, "dboffset")
     r = (rms_value if isinstance(rms_value, torch.Tensor)
-         else torch.tensor(float(rms_value), dtype=torch.float64))
+         else torch.tensor(check_number(rms_value, "rms_value", finite=False),
+                           dtype=torch.float64))
     return 20 * torch.log10(torch.abs(r)) + dboffset
 
 
@@ -151,7 +167,8 @@ def dbspl_to_rms(level: torch.Tensor | float, dboffset: float = DBSPL_AMT) -> to
     dboffset = check_number(dboffset, "dboffset")
     if isinstance(level, torch.Tensor):
         return torch.pow(10.0, (level - dboffset) / 20)
-    return torch.tensor(10 ** ((float(level) - dboffset) / 20), dtype=torch.float64)
+    level = check_number(level, "level", finite=False)
+    return torch.tensor(_db_factor(level - dboffset, "level - dboffset"), dtype=torch.float64)
 
 
 def gaindb(x: torch.Tensor, gain_db: torch.Tensor | float) -> torch.Tensor:
@@ -182,7 +199,7 @@ def gaindb(x: torch.Tensor, gain_db: torch.Tensor | float) -> torch.Tensor:
         gain = check_number(gain_db, "gain_db", finite=False)
         if math.isnan(gain) or gain == math.inf:
             raise ValueError(f"gain_db must be a number below +inf, got {gain}")
-        return x * 10 ** (gain / 20)
+        return x * _db_factor(gain, "gain_db")
     if bool(torch.isnan(gain_db).any()) or bool((gain_db == math.inf).any()):
         raise ValueError("gain_db must not contain NaN or +inf")
     factor = torch.pow(10.0, gain_db.to(x.real.dtype) / 20)
@@ -213,7 +230,7 @@ def rescale_dboffset(x: torch.Tensor, from_dboffset: float, to_dboffset: float) 
     """
     from_dboffset = check_number(from_dboffset, "from_dboffset")
     to_dboffset = check_number(to_dboffset, "to_dboffset")
-    return _signal(x) * 10 ** ((from_dboffset - to_dboffset) / 20)
+    return _signal(x) * _db_factor(from_dboffset - to_dboffset, "from_dboffset - to_dboffset")
 
 
 def setdbspl(
@@ -257,7 +274,7 @@ def setdbspl(
     if bool((r == 0).any()):
         raise ValueError("x contains a silent signal (rms 0 along the last axis): its level "
                          "cannot be set (AMT would return NaN)")
-    return x / r.unsqueeze(-1) * 10 ** ((level - dboffset) / 20)
+    return x / r.unsqueeze(-1) * _db_factor(level - dboffset, "level - dboffset")
 
 
 def scaletodbspl(

@@ -57,7 +57,7 @@ def _as_tensor(x: ArrayLike, name: str, dtype: torch.dtype | None) -> torch.Tens
         target = dtype or (x.dtype if x.is_floating_point() else torch.float64)
         t = x.to(target)
     else:
-        arr = np.asarray(x)
+        arr = _checks._as_array(x, name)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{name} must be real numbers, got {arr.dtype} values")
         t = torch.as_tensor(arr.astype(np.float64), dtype=dtype or torch.float64)
@@ -156,10 +156,20 @@ def erbtofreq(erb: ArrayLike, *, dtype: torch.dtype | None = None) -> torch.Tens
     Raises
     ------
     ValueError
-        If ``erb`` contains NaN.
+        If ``erb`` contains NaN, or a value maps beyond the dtype's range.
     """
-    a = _as_tensor(erb, "erb", dtype)
-    return (1 / ERB_SCALE_SLOPE) * torch.sign(a) * (torch.exp(torch.abs(a) / ERB_SCALE_FACTOR) - 1)
+    return _erb_to_hz(_as_tensor(erb, "erb", dtype), "erb")
+
+
+def _erb_to_hz(a: torch.Tensor, name: str) -> torch.Tensor:
+    """The ERB-rate to Hz map of :func:`erbtofreq`; ``ValueError`` naming ``name`` where a
+    finite ERB number maps beyond the dtype's range (``|erb|`` above ~6570 in float64)."""
+    f = (1 / ERB_SCALE_SLOPE) * torch.sign(a) * (torch.exp(torch.abs(a) / ERB_SCALE_FACTOR) - 1)
+    overflow = torch.isinf(f) & torch.isfinite(a)
+    if bool(overflow.any()):
+        raise ValueError(f"{name} = {a[overflow].flatten()[0].item()} ERB is a frequency beyond "
+                         f"the range of {a.dtype} (the ERB-rate scale grows exponentially)")
+    return f
 
 
 def freqtoaud(
@@ -215,7 +225,7 @@ def audtofreq(
         For another ``scale`` or NaN in ``aud``.
     """
     _check_scale(scale)
-    return erbtofreq(aud, dtype=dtype)
+    return _erb_to_hz(_as_tensor(aud, "aud", dtype), "aud")
 
 
 def audfiltbw(fc: ArrayLike, *, dtype: torch.dtype | None = None) -> torch.Tensor:
@@ -384,6 +394,7 @@ def centre_frequencies(fs: float, fc=None, flow: float = 80.0, fhigh: float = 80
         If the grid is empty, ``basef`` or a frequency is not in ``(0, fs/2)`` (the
         message names ``fhigh`` when the grid came from it).
     """
+    fs = _checks.check_fs(fs)
     source = None
     if fc is None:
         if basef is not None:

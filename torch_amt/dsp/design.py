@@ -51,6 +51,9 @@ def poly(roots: torch.Tensor) -> torch.Tensor:
     """
     if not isinstance(roots, torch.Tensor):
         raise TypeError(f"roots must be a torch.Tensor, got {type(roots).__name__}")
+    if not (roots.is_floating_point() or roots.is_complex()):
+        raise TypeError(f"roots must be a real or complex floating-point tensor, got "
+                        f"{roots.dtype}")
     if roots.ndim == 0:
         raise ValueError("roots must have at least one axis (the roots), got a 0-d tensor")
     if not roots.is_complex():
@@ -138,7 +141,19 @@ def octave_butter(order: int, wn, btype: str = "low") -> tuple[np.ndarray, np.nd
     -------
     b, a : ndarray, float64
     """
-    w = [math.tan(math.pi * float(v) / 2) for v in np.atleast_1d(np.asarray(wn, float))]
+    order = _checks.check_positive(order, "order", integer=True)
+    btype = _checks.check_choice(btype, "btype", ("low", "lowpass", "high", "highpass",
+                                                  "bandpass", "band", "pass"))
+    edges = _checks._real_array(wn, "wn").reshape(-1)
+    if edges.size != (2 if btype in ("bandpass", "band", "pass") else 1):
+        raise ValueError(f"wn must be {'two band edges' if edges.size != 1 else 'one cut-off'} "
+                         f"for btype={btype!r}, got {edges.size} value(s)")
+    if not (np.all(np.isfinite(edges)) and np.all(edges > 0) and np.all(edges < 1)):
+        raise ValueError(f"wn must lie strictly between 0 and 1 (normalised to the Nyquist "
+                         f"frequency), got {edges.tolist()}")
+    if edges.size == 2 and not edges[0] < edges[1]:
+        raise ValueError(f"wn band edges must be increasing, got {edges.tolist()}")
+    w = [math.tan(math.pi * float(v) / 2) for v in edges]
     poles = []
     for k in range(1, order + 1):
         theta = math.pi * (2 * k + order - 1) / (2 * order)
@@ -314,6 +329,28 @@ def _with_octave_values(b: torch.Tensor, a: torch.Tensor, order: int, wn: torch.
     return straight_through(b_exact, b), straight_through(a_exact, a)
 
 
+def _freqz_coefficients(c, name: str) -> torch.Tensor:
+    """Polynomial coefficients for :func:`freqz`: real or complex numbers, at least one."""
+    if isinstance(c, torch.Tensor):
+        t = c
+    else:
+        arr = (_checks._as_array(c, name) if not isinstance(c, (str, bytes))
+               else np.asarray(object()))
+        if arr.dtype.kind not in "iufc":
+            raise TypeError(f"{name} must be real or complex filter coefficients, got "
+                            f"{type(c).__name__}")
+        t = torch.as_tensor(arr if arr.dtype.kind in "fc" else arr.astype(np.float64))
+    if t.dtype == torch.bool:
+        raise TypeError(f"{name} must be real or complex filter coefficients, got bool")
+    if not (t.is_floating_point() or t.is_complex()):
+        t = t.to(torch.float64)
+    if t.ndim == 0:
+        t = t.reshape(1)
+    if t.shape[-1] == 0:
+        raise ValueError(f"{name} must hold at least one coefficient, got shape {tuple(t.shape)}")
+    return t
+
+
 def freqz(b: torch.Tensor, a: torch.Tensor | float = 1.0, n: int = 512,
           fs: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Frequency response of a digital filter at ``n`` points on ``[0, π)`` (``freqz``).
@@ -337,10 +374,10 @@ def freqz(b: torch.Tensor, a: torch.Tensor | float = 1.0, n: int = 512,
     n = _checks.check_positive(n, "n", integer=True)
     if fs is not None:
         fs = _checks.check_fs(fs)
-    b = torch.as_tensor(b)
-    a = torch.as_tensor(a, dtype=b.dtype if b.is_floating_point() else torch.float64)
-    if a.ndim == 0:
-        a = a.reshape(1)
+    b = _freqz_coefficients(b, "b")
+    a = _freqz_coefficients(a, "a")
+    if not a.is_complex() and a.dtype != b.dtype and b.is_floating_point():
+        a = a.to(b.dtype)
     n_fft = 2 * n
     # evaluate B and A on the n_fft-point grid, keep the first n points (w < π)
     hb = torch.fft.fft(_fold(b, n_fft), n_fft)[..., :n]

@@ -113,8 +113,10 @@ def fir2(n: int, f: ArrayLike, m: ArrayLike, grid_n: int | None = None,
     if isinstance(n, bool) or int(n) != n or n < 0:
         raise ValueError(f"n must be a non-negative integer filter order, got {n!r}")
     n = int(n)
-    f = np.asarray(f, dtype=np.float64).ravel()
-    m = np.asarray(m, dtype=np.float64).ravel()
+    f = _checks._real_array(f, "f").ravel()
+    m = _checks._real_array(m, "m").ravel()
+    if not (np.isfinite(f).all() and np.isfinite(m).all()):
+        raise ValueError("f and m must be finite")
     if f.size < 2 or f[0] != 0 or f[-1] != 1 or bool((np.diff(f) < 0).any()):
         raise ValueError("f must be non-decreasing, start at 0 and end at 1 (Nyquist), got "
                          f"{f.tolist()}")

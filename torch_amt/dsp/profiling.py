@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import torch
+
 __all__ = ["KernelTimes", "kernel_timer", "run_kernel"]
 
 T = TypeVar("T")
@@ -77,6 +79,7 @@ def kernel_timer() -> Iterator[KernelTimes]:
         _timers = tuple(t for t in _timers if t is not times)
 
 
+@torch.compiler.disable
 def run_kernel(name: str, kernel: Callable[..., T], /, *args, **kwargs) -> T:
     """Return ``kernel(*args, **kwargs)``, timed as ``name`` inside :func:`kernel_timer`.
 
@@ -89,6 +92,12 @@ def run_kernel(name: str, kernel: Callable[..., T], /, *args, **kwargs) -> T:
         The kernel.
     *args, **kwargs
         Its arguments.
+
+    Notes
+    -----
+    Excluded from ``torch.compile`` tracing (``torch.compiler.disable``): a numba
+    kernel is opaque to TorchDynamo, so a compiled module breaks its graph here and
+    runs the kernel eagerly.
     """
     if not _timers:
         return kernel(*args, **kwargs)

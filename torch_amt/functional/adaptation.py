@@ -92,6 +92,10 @@ def minspl_to_minlvl(minspl, dtype: torch.dtype = torch.float64,
     if not values or not all(math.isfinite(v) for v in values):
         raise ValueError(f"minspl must be finite (dB SPL, or a linear level in (0, 1)), got "
                          f"{minspl!r}")
+    too_high = [v for v in values if v >= 1 and v - ADAPTLOOP_DBOFFSET > 6000]
+    if too_high:
+        raise ValueError(f"minspl must be a level in dB SPL of at most {ADAPTLOOP_DBOFFSET + 6000} "
+                         f"(or a linear level in (0, 1)), got {too_high[0]}")
     lin = [v if 0 < v < 1 else math.pow(10.0, (v - ADAPTLOOP_DBOFFSET) / 20) for v in values]
     return torch.tensor(lin, dtype=dtype, device=device)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from torch_amt._checks import check_choice, check_number, check_signal, check_values
@@ -118,6 +119,13 @@ def _power_law(x: torch.Tensor, knee: float, exponent) -> torch.Tensor:
     zero = x == 0
     safe = torch.where(zero, torch.ones_like(x), x)
     y = torch.sign(safe) * (safe / knee).abs().pow(n) * knee
+    # an exponent <= 1 cannot leave the range of a finite input; a larger one (expansion)
+    # can, and that is an error rather than an Inf in the output
+    expands = bool((n.detach() > 1).any()) if isinstance(exponent, torch.Tensor) \
+        else bool(np.any(np.asarray(exponent, dtype=float) > 1))
+    if expands and not bool(torch.isfinite(y).all()):
+        raise ValueError(f"exponent = {exponent} overflows {x.dtype}: (|x|/knee)**exponent "
+                         "exceeds its range for this input; use a smaller exponent")
     return torch.where(zero, torch.zeros_like(x), y)
 
 

@@ -29,7 +29,7 @@ from torch_amt import _checks
 from torch_amt.dsp import libm
 from torch_amt.dsp.design import poly, roots
 from torch_amt.dsp.iir import get_backend, lfilter
-from torch_amt.scales import audfiltbw, erbspacebw
+from torch_amt.scales import audfiltbw, centre_frequencies
 
 __all__ = [
     "GammatoneDesign",
@@ -316,7 +316,7 @@ def auditoryfilterbank(x: torch.Tensor, fs: float, flow: float = 80.0, fhigh: fl
     """
     x = _checks.check_signal(x, "x", dim_names="(T,) or (B, T)")
     fs = _checks.check_fs(fs)
-    fc = erbspacebw(flow, fhigh, bwmul, basef, dtype=torch.float64)
+    fc = centre_frequencies(fs, None, flow, fhigh, bwmul, basef)
     design = gammatone_design(fc, fs, kind="complex", filtertype="allpole")
     return gammatone_filter(x, cast_design(design, x.dtype, x.device)), fc
 

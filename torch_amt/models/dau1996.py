@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
-from torch_amt.models.blocks import amt_flag_options, is_empty
+from torch_amt.models.blocks import amt_flag_options, check_presets, is_empty
 from torch_amt.stages import AdaptLoop, GammatoneFilterbank, IHCEnvelope
 from torch_amt.stages.modulation_lowpass import ModulationLowpass
 
@@ -96,6 +96,7 @@ class Dau1996(AuditoryModel):
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__(fs, 100.0)
         learn = resolve_learnable(learnable, ("afb", "adt", "mfb"))
+        check_presets(ihc_preset=ihc_preset, adt_preset=adt_preset)
         fs = self.fs
         self.set_chain([
             ("afb", GammatoneFilterbank(fs, flow=flow, fhigh=fhigh, basef=basef, bwmul=bwmul,

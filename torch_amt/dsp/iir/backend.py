@@ -50,8 +50,8 @@ def resolve_backend(device: torch.device) -> Literal["numba", "torch"]:
 
     Parameters
     ----------
-    device : torch.device
-        Device of the signal.
+    device : torch.device or str
+        Device of the signal (a string such as ``'cpu'`` or ``'cuda:0'`` is converted).
 
     Returns
     -------
@@ -61,9 +61,20 @@ def resolve_backend(device: torch.device) -> Literal["numba", "torch"]:
 
     Raises
     ------
+    TypeError, ValueError
+        If ``device`` is not a device or does not name one.
     RuntimeError
         If ``'numba'`` is forced for a tensor that is not on the CPU.
     """
+    if not isinstance(device, torch.device):
+        if not isinstance(device, str):
+            raise TypeError(f"device must be a torch.device or a device string, got "
+                            f"{type(device).__name__}")
+        try:
+            device = torch.device(device)
+        except RuntimeError:
+            raise ValueError(f"device must name a torch device (e.g. 'cpu', 'cuda:0'), got "
+                             f"{device!r}") from None
     if _backend == "auto":
         return "numba" if device.type == "cpu" else "torch"
     if _backend == "numba" and device.type != "cpu":
