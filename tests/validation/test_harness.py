@@ -119,7 +119,7 @@ def test_parse_structure():
     assert len(parse("a = 1, b = 2\nc = 3;")) == 3
 
 
-@pytest.mark.parametrize("text", ["x = [1 2", "x = 'abc", "x = a == b;", "f(x) = 1;",
+@pytest.mark.parametrize("text", ["x = [1 2", "x = 'abc", "x = a == b;", "s(1).f = 1;",
                                   "end", "for k = 1:2, x = k;", "x = end;", "x = 1 2;",
                                   "try, x = 1;", "catch", "x = @(a b) a;"])
 def test_unsupported_syntax(text):

@@ -63,7 +63,7 @@ from torch_amt.validation.syntax import (
     TryCatch,
     parse,
 )
-from torch_amt.validation.values import Unavailable
+from torch_amt.validation.values import Cell, Unavailable
 
 __all__ = [
     "INPUT_NAMES",
@@ -169,7 +169,7 @@ def from_mat(value: Any) -> Any:
                    for s in value.reshape(-1, order="F")]
         return structs[0] if len(structs) == 1 else structs
     if value.dtype == object:
-        return [from_mat(v) for v in value.reshape(-1, order="F")]
+        return Cell([from_mat(v) for v in value.reshape(-1, order="F")], value.shape)
     if value.size == 1:
         item = value.reshape(-1)[0].item()
         return complex(item) if isinstance(item, complex) else float(item)

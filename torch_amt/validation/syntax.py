@@ -6,7 +6,9 @@ matrix ``[..]`` and cell ``{..}`` literals (``,``/blank and ``;``/newline separa
 the operators ``+ - * / ^ .* ./ .^`` with MATLAB precedence, unary minus, ``end``
 inside an index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}`` and
 ``s.f``), multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end`` and
-``try, ...; catch err, ...; end``. Statements are separated by ``,``, ``;`` or newlines.
+``try, ...; catch err, ...; end``, indexed assignments ``x(i, j) = v`` and the command
+``clear name`` (as ``clear('name')``). Statements are separated by ``,``, ``;`` or
+newlines.
 """
 
 from __future__ import annotations
@@ -321,6 +323,8 @@ class _Parser:
             return self.for_loop(start)
         if self.at_keyword("try"):
             return self.try_catch(start)
+        if self.is_command():
+            return self.command(start)
         if self.at("[") and self.is_multi_assignment():
             targets = self.lhs_list()
             self.expect("=")
@@ -363,6 +367,20 @@ class _Parser:
         self.expect_keyword("end", "'try' without 'end'")
         return TryCatch(body, var, handler, self.source(start))
 
+    def is_command(self) -> bool:
+        """Command syntax ``clear name ...`` (the only command supported)."""
+        nxt = self.tokens[self.i + 1]
+        return self.at_keyword("clear") and nxt.kind == "name"
+
+    def command(self, start: int) -> ExprStmt:
+        function = Name(self.tok.text)
+        self.i += 1
+        words = []
+        while self.tok.kind == "name":
+            words.append(Str(self.tok.text))
+            self.i += 1
+        return ExprStmt(Apply(function, tuple(words)), self.source(start))
+
     def expect_keyword(self, name: str, message: str) -> None:
         if not self.at_keyword(name):
             raise self.error(message)
@@ -401,11 +419,13 @@ class _Parser:
         return tuple(targets)
 
     def check_target(self, expr: object) -> None:
+        if isinstance(expr, Apply) and isinstance(expr.target, Name):
+            return
         base = expr
         while isinstance(base, (CellRef, FieldRef)):
             base = base.target
         if not isinstance(base, Name) or isinstance(expr, Apply):
-            raise self.error("can only assign to a name, name{i} or name.field")
+            raise self.error("can only assign to a name, name(i), name{i} or name.field")
 
     # expressions, lowest precedence first
     def expr(self) -> object:

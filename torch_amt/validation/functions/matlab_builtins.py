@@ -24,7 +24,7 @@ from torch_amt.validation.convert import (
     vector_to_torch,
 )
 from torch_amt.validation.registry import Context, NotCovered, amt_function
-from torch_amt.validation.values import ArgBundle, scale_of, unwrap, with_scale
+from torch_amt.validation.values import ArgBundle, Cell, scale_of, unwrap, with_scale
 
 
 def _count(value: Any, what: str) -> int:
@@ -59,10 +59,13 @@ def zeros(ctx: Context, args: list, nargout: int) -> tuple:
 
 @amt_function("cell")
 def cell(ctx: Context, args: list, nargout: int) -> tuple:
-    """``cell(n)`` or ``cell(m, n)``: a cell array of empty matrices (stored flat)."""
+    """``cell(n)``, ``cell(m, n, ...)`` or ``cell([m, n])``: a cell array of empty
+    matrices (elements column-major, with its shape)."""
+    if len(args) == 1 and np.size(args[0]) > 1:
+        args = list(np.asarray(args[0]).reshape(-1))
     dims = [_count(a, "a dimension") for a in args] or [0]
-    size = int(np.prod(dims * 2 if len(dims) == 1 else dims))
-    return ([np.zeros((0, 0)) for _ in range(size)],)
+    dims = dims * 2 if len(dims) == 1 else dims
+    return (Cell([np.zeros((0, 0)) for _ in range(int(np.prod(dims)))], tuple(dims)),)
 
 
 @amt_function("struct")
