@@ -33,15 +33,20 @@ def _model_device(model: torch.nn.Module) -> tuple[torch.device, torch.dtype]:
 class TemplateListener:
     """Optimal-detector listener (Dau et al. 1996a): template matching with internal noise.
 
+    One template per condition, so several conditions (e.g. modulation frequencies) run
+    through the model in one batch (:func:`~torch_amt.experiments.run_conditions`: the
+    runs of condition ``c`` are the ``c``-th block of ``n_runs``).
+
     Parameters
     ----------
     representation : callable
         Batched audio ``(B, *channels, T)`` -> internal representation ``(B, *S)``
         (e.g. a model with its output flattened into one tensor).
-    template : Tensor, shape S
-        Unit-energy template (:meth:`from_signals` derives it).
-    reference : Tensor, shape S
-        Reference (mean masker) representation subtracted from every interval.
+    templates : Tensor, shape (C, *S)
+        Unit-energy template per condition (:meth:`from_signals` derives them).
+    references : Tensor, shape (C, *S)
+        Reference (mean masker) representation per condition, subtracted from every
+        interval before the correlation.
     noise_std : float
         Internal-noise standard deviation on the decision variable
         (:class:`~torch_amt.decision.OptimalDetector`).
@@ -50,49 +55,68 @@ class TemplateListener:
     """
 
     def __init__(self, representation: Callable[[torch.Tensor], torch.Tensor],
-                 template: torch.Tensor, reference: torch.Tensor, noise_std: float,
+                 templates: torch.Tensor, references: torch.Tensor, noise_std: float,
                  device: torch.device | str | None = None) -> None:
+        if templates.shape != references.shape or templates.ndim < 2:
+            raise ValueError(f"templates {tuple(templates.shape)} and references "
+                             f"{tuple(references.shape)} must both be (conditions, *S)")
         self.representation = representation
-        self.device = torch.device(device) if device is not None else template.device
-        self.detector = OptimalDetector(template, reference, noise_std).to(self.device)
+        self.device = torch.device(device) if device is not None else templates.device
+        self.detectors = [OptimalDetector(t, r, noise_std).to(self.device)
+                          for t, r in zip(templates, references, strict=True)]
 
     @classmethod
     def from_signals(cls, representation: Callable[[torch.Tensor], torch.Tensor],
-                     target: torch.Tensor, reference: torch.Tensor, noise_std: float,
-                     device: torch.device | str | None = None) -> TemplateListener:
-        """Derive the template from example intervals (Dau et al. 1996a): the mean
-        representation of ``target`` (suprathreshold signal in masker) minus the mean of
-        ``reference`` (masker alone), normalised to unit energy.
+                     targets: list[torch.Tensor], references: list[torch.Tensor],
+                     noise_std: float, device: torch.device | str | None = None
+                     ) -> TemplateListener:
+        """Derive one template per condition from example intervals (Dau et al. 1996a):
+        the mean representation of the target examples (suprathreshold signal) minus
+        the mean of the reference examples, normalised to unit energy.
 
         Parameters
         ----------
-        target, reference : Tensor, shape (N, *channels, T)
-            Example intervals (N realisations each).
+        targets, references : list of Tensor, each (N, *channels, T)
+            Example intervals per condition (N realisations each).
         """
+        templates, means = [], []
         with torch.no_grad():
-            ir_t = representation(target.to(device) if device else target).mean(dim=0)
-            ir_r = representation(reference.to(device) if device else reference).mean(dim=0)
-        return cls(representation, unit_template(ir_t, ir_r), ir_r, noise_std,
-                   device=device or ir_t.device)
+            for target, reference in zip(targets, references, strict=True):
+                ir_t = representation(target.to(device) if device else target).mean(dim=0)
+                ir_r = representation(reference.to(device) if device else reference).mean(dim=0)
+                templates.append(unit_template(ir_t, ir_r))
+                means.append(ir_r)
+        return cls(representation, torch.stack(templates), torch.stack(means), noise_std,
+                   device=device or templates[0].device)
 
-    def initial_state(self, n_runs: int) -> None:
-        """No state: the template is fixed."""
-        return None
+    def initial_state(self, n_runs: int) -> torch.Tensor:
+        """The condition of every run (blocks of equal size, in order)."""
+        per, rest = divmod(n_runs, len(self.detectors))
+        if rest:
+            raise ValueError(f"{n_runs} runs do not split into {len(self.detectors)} "
+                             "conditions")
+        return torch.arange(len(self.detectors)).repeat_interleave(per)
 
-    def select(self, state: None, keep: torch.Tensor) -> None:
-        """No state to select."""
-        return None
+    def select(self, state: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        """The conditions of the runs still going."""
+        return state[keep]
 
-    def __call__(self, intervals: torch.Tensor, state: None,
-                 generator: torch.Generator) -> tuple[torch.Tensor, None]:
+    def __call__(self, intervals: torch.Tensor, state: torch.Tensor,
+                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Chosen interval per run, ``(R,)``."""
         runs, n = intervals.shape[:2]
+        noise = torch.randn((runs, n), generator=generator, dtype=torch.float64)
+        decision = torch.empty(runs, dtype=torch.long)
         with torch.no_grad():
             ir = self.representation(intervals.flatten(0, 1).to(self.device))
             ir = ir.unflatten(0, (runs, n))
-            noise = torch.randn((runs, n), generator=generator, dtype=torch.float64)
-            decision = self.detector(ir, noise=noise.to(ir.device, ir.dtype))
-        return decision.cpu(), None
+            for c, detector in enumerate(self.detectors):
+                rows = (state == c).nonzero().flatten()
+                if len(rows):
+                    picked = detector(ir[rows.to(ir.device)],
+                                      noise=noise[rows].to(ir.device, ir.dtype))
+                    decision[rows] = picked.cpu()
+        return decision, state
 
 
 class CentralProcListener:
