@@ -3,8 +3,10 @@
 For each ``.mat`` file (except ``stimuli.mat``) the harness
 
 1. parses the file's ``call`` (the Octave statements that produced it);
-2. classifies the stored variables: *inputs* (:data:`INPUT_NAMES`, taken from the file,
-   the statements computing them are not run), *metadata* (:data:`METADATA_NAMES` and
+2. classifies the stored variables: *inputs* (:data:`INPUT_NAMES`, and any stored
+   numeric variable the statements read but none assigns, e.g. the generator's
+   parameters ``flow``, ``taus``; taken from the file, the statements computing them are
+   not run), *metadata* (:data:`METADATA_NAMES` and
    any other string no statement assigns; ignored), *outputs* (assigned by a statement,
    or a field ``<struct>_<field>`` of an assigned struct, as the generator flattens
    them) and the rest (reported not covered);
@@ -246,7 +248,11 @@ class _Plan:
 def _classify(statements: tuple, stored: dict[str, Any], values: dict[str, Any]) -> _Plan:
     written = assigned_names(statements)
     names = set(stored)
-    inputs = names & INPUT_NAMES
+    # a stored numeric variable that statements read and none assigns (the generator's
+    # parameters: 'flow', 'taus', ...) is an input of the call, like 'stimulus'
+    read = set().union(*(statement_io(s, names)[0] for s in statements))
+    parameters = {n for n in (read & names) - written if not isinstance(values[n], str)}
+    inputs = (names & INPUT_NAMES) | parameters
     units: dict[str, list[tuple[str, str | None]]] = {}
     unassigned = []
     for name in sorted(names - inputs - METADATA_NAMES):
