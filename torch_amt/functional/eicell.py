@@ -28,7 +28,7 @@ from torch_amt import _checks
 from torch_amt.dsp.filtfilt import octave_filtfilt
 
 __all__ = ["EICELL_DEFAULTS", "EICellParameters", "eicell", "eicell_delays",
-           "eicell_smoothing_coefficients"]
+           "eicell_difference", "eicell_smoothing_coefficients"]
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,21 @@ def eicell(x: torch.Tensor, fs: float, tau: float | torch.Tensor = 0.0,
     contralateral inhibition. I. Model structure", J. Acoust. Soc. Am. 110(2),
     1074–1088 (2001).
     """
+    for value, name in ((rc_a, "rc_a"), (rc_b, "rc_b"), (ptau, "ptau")):
+        if not isinstance(value, torch.Tensor):
+            _checks.check_positive(value, name)
+    difference, tau_f = _difference(x, fs, tau, ild)
+    cells, n_t = difference.shape[x.ndim - 2:-1], x.shape[-1]
+    difference = difference.reshape(*x.shape[:-2], -1, n_t) ** 2
+    b, a = eicell_smoothing_coefficients(fs, tc)
+    smoothed = octave_filtfilt(difference, b.to(x.device), a.to(x.device))
+    weight = torch.exp(-tau_f.abs() / ptau) * rc_a
+    out = weight.to(x.dtype)[:, None] * torch.log(rc_b * smoothed + 1)
+    return out.reshape(*x.shape[:-2], *cells, n_t)
+
+
+def _difference(x: torch.Tensor, fs: float, tau, ild) -> tuple[torch.Tensor, torch.Tensor]:
+    """``eicell_difference`` and the flattened delays ``tau (P,)``."""
     x = _checks.check_signal(x, "x", ndim=range(2, 64), dim_names="(..., 2, T)")
     if x.shape[-2] != 2:
         raise ValueError(f"x must hold the left and right signals along axis -2 (length 2), "
@@ -171,9 +186,6 @@ def eicell(x: torch.Tensor, fs: float, tau: float | torch.Tensor = 0.0,
     except RuntimeError as err:
         raise ValueError(f"tau {tuple(tau_t.shape)} and ild {tuple(ild_t.shape)} do not "
                          "broadcast") from err
-    for value, name in ((rc_a, "rc_a"), (rc_b, "rc_b"), (ptau, "ptau")):
-        if not isinstance(value, torch.Tensor):
-            _checks.check_positive(value, name)
     cells = tau_t.shape
     tau_f, ild_f = tau_t.reshape(-1).to(x.device), ild_t.reshape(-1).to(x.device)
     n_t = x.shape[-1]
@@ -188,9 +200,26 @@ def eicell(x: torch.Tensor, fs: float, tau: float | torch.Tensor = 0.0,
     right = _delayed(x[..., 1, :], torch.where(left_leads, zero, delays))
     gain_left = torch.pow(10.0, (ild_f / 2) / 20).to(x.dtype)
     gain_right = torch.pow(10.0, (-ild_f / 2) / 20).to(x.dtype)
-    difference = (left * gain_left[:, None] - right * gain_right[:, None]) ** 2
-    b, a = eicell_smoothing_coefficients(fs, tc)
-    smoothed = octave_filtfilt(difference, b.to(x.device), a.to(x.device))
-    weight = torch.exp(-tau_f.abs() / ptau) * rc_a
-    out = weight.to(x.dtype)[:, None] * torch.log(rc_b * smoothed + 1)
-    return out.reshape(*x.shape[:-2], *cells, n_t)
+    difference = left * gain_left[:, None] - right * gain_right[:, None]
+    return difference.reshape(*x.shape[:-2], *cells, n_t), tau_f
+
+
+def eicell_difference(x: torch.Tensor, fs: float, tau: float | torch.Tensor = 0.0,
+                      ild: float | torch.Tensor = 0.0) -> torch.Tensor:
+    """The interaural difference an EI cell squares: steps 1-2 of :func:`eicell`.
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., 2, T)
+        Left and right signals.
+    fs : float
+        Sampling rate in Hz.
+    tau, ild : float or Tensor
+        Characteristic delays (s) and level differences (dB), broadcast to a shape ``S``.
+
+    Returns
+    -------
+    Tensor, shape (..., *S, T)
+        ``delayed(left)·10^(ild/40) - delayed(right)·10^(-ild/40)``.
+    """
+    return _difference(x, fs, tau, ild)[0]

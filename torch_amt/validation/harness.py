@@ -3,12 +3,13 @@
 For each ``.mat`` file (except ``stimuli.mat``) the harness
 
 1. parses the file's ``call`` (the Octave statements that produced it);
-2. classifies the stored variables: *inputs* (:data:`INPUT_NAMES`, and the stored
-   numeric parameters that the statements read but never assign, e.g. ``flow`` or a
-   seed; taken from the file, the statements computing them are not run), *metadata*
-   (:data:`METADATA_NAMES` and any other string no statement assigns; ignored),
-   *outputs* (assigned by a statement, or a field ``<struct>_<field>`` of an assigned
-   struct, as the generator flattens them) and the rest (reported not covered);
+2. classifies the stored variables: *inputs* (:data:`INPUT_NAMES`, and any stored
+   numeric variable the statements read but none assigns, e.g. the generator's
+   parameters ``flow``, ``taus``; taken from the file, the statements computing them are
+   not run), *metadata* (:data:`METADATA_NAMES` and
+   any other string no statement assigns; ignored), *outputs* (assigned by a statement,
+   or a field ``<struct>_<field>`` of an assigned struct, as the generator flattens
+   them) and the rest (reported not covered);
 3. evaluates, lazily, only the statements the outputs need ("end-to-end": outputs of
    earlier statements feed later ones as computed values); a statement whose AMT
    function has no handler makes everything depending on it *not covered*;
@@ -247,10 +248,10 @@ class _Plan:
 def _classify(statements: tuple, stored: dict[str, Any], values: dict[str, Any]) -> _Plan:
     written = assigned_names(statements)
     names = set(stored)
+    # a stored numeric variable that statements read and none assigns (the generator's
+    # parameters: 'flow', 'taus', ...) is an input of the call, like 'stimulus'
     read = set().union(*(statement_io(s, names)[0] for s in statements))
-    # the stored parameters the statements read and never assign (flow, seeds, ...)
-    parameters = {n for n in (names & read) - written - METADATA_NAMES
-                  if not isinstance(values[n], str)}
+    parameters = {n for n in (read & names) - written if not isinstance(values[n], str)}
     inputs = (names & INPUT_NAMES) | parameters
     units: dict[str, list[tuple[str, str | None]]] = {}
     unassigned = []

@@ -152,8 +152,8 @@ def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str],
     """``(reads, full_writes, partial_writes)`` of a statement.
 
     A full write replaces a variable (``x = ...``); a partial write (``c{i} = ...``,
-    ``s.f = ...``, anything inside a loop or a try/catch block) updates it and so also
-    depends on its previous value.
+    ``s.f = ...``, ``x(i, j) = ...``, anything inside a loop or a try/catch block) updates
+    it and so also depends on its previous value.
     """
     if isinstance(stmt, TryCatch):
         reads, partial = set(), {stmt.var} - {None}
@@ -309,6 +309,8 @@ def _select(value: Any, subs: Sequence[Any]) -> Any:
     for d, idx in enumerate(idxs):
         if not isinstance(idx, slice):
             result = np.take(result, idx, axis=d)
+    while result.ndim > 2 and result.shape[-1] == 1:  # MATLAB drops trailing singletons
+        result = result[..., 0]
     result = _scalarize(result)
     if checked is None:
         return result
@@ -350,6 +352,44 @@ def _sub_cell(value: Any, subs: Sequence[Any]) -> Cell:
     return Cell([merge_tolerances(cell[k], [Checked(unwrap(cell[k]), tol=checked.slice_tol(k),
                                                     reason=checked.slice_reason(k))])
                  for k in ks], shape)
+
+
+def _assign_indexed(arr: np.ndarray, subs: Sequence[Any], value: np.ndarray) -> Any:
+    """``arr(subs{:}) = value`` with MATLAB semantics: 1-based subscripts, the array grows
+    with zeros where an index exceeds it, a ``:`` into an empty array takes the value's
+    size along that dimension, and the value fills the selection in column-major order
+    (or is a scalar)."""
+    if len(subs) < 2:
+        raise TypeError("indexed assignment needs at least two subscripts, x(i, j, ...) = v")
+    vshape = value.shape + (1,) * max(0, len(subs) - value.ndim)
+    shape = list(arr.shape[:len(subs)]) + [1] * max(0, len(subs) - arr.ndim)
+    if arr.ndim > len(subs) and any(n != 1 for n in arr.shape[len(subs):]):
+        raise TypeError(f"indexed assignment into shape {arr.shape} with {len(subs)} subscripts")
+    empty = arr.size == 0
+    idxs = []
+    for d, sub in enumerate(subs):
+        if sub is _ALL:
+            if empty:
+                shape[d] = vshape[d] if d < len(vshape) else 1
+            idxs.append(np.arange(shape[d]))
+        else:
+            idx = _subscript(sub, np.iinfo(np.int64).max)
+            shape[d] = max(shape[d], int(idx.max()) + 1) if idx.size else shape[d]
+            idxs.append(idx)
+    out = np.zeros(shape, dtype=np.result_type(arr, value))
+    if not empty:
+        out[tuple(slice(0, n) for n in arr.shape[:len(subs)])] = arr.reshape(
+            arr.shape[:len(subs)] + (1,) * max(0, len(subs) - arr.ndim))
+    lengths = tuple(len(i) for i in idxs)
+    if value.size == 1:
+        out[np.ix_(*idxs)] = value.reshape(-1)[0]
+    elif value.size == int(np.prod(lengths)):
+        out[np.ix_(*idxs)] = value.reshape(lengths, order="F")
+    else:
+        raise ValueError(f"assignment of {value.shape} values into a selection of {lengths}")
+    while out.ndim > 2 and out.shape[-1] == 1:
+        out = out[..., 0]
+    return _scalarize(out)
 
 
 def _cell_elements(value: Any, subs: Sequence[Any]) -> list[Any]:
@@ -396,12 +436,19 @@ def _field(value: Any, name: str) -> Any:
 
 _ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.true_divide,
                 ".^": np.power, "*": np.multiply, "/": np.true_divide, "^": np.power}
+_LOGICAL = {"==": np.equal, "~=": np.not_equal, "<": np.less, "<=": np.less_equal,
+            ">": np.greater, ">=": np.greater_equal, "&": np.logical_and, "|": np.logical_or}
+"""Comparisons and element-wise logical operators: MATLAB logicals, held as 0/1 doubles."""
 
 
 def _arith(op: str, x: Any, y: Any) -> Any:
     """MATLAB arithmetic; matrix ``/`` and ``^`` only with scalar operands."""
     a, b = _numeric(x, f"operand of {op}"), _numeric(y, f"operand of {op}")
     a_scalar, b_scalar = a.size == 1, b.size == 1
+    if op in _LOGICAL:
+        a = a.reshape(()) if a_scalar else a
+        b = b.reshape(()) if b_scalar else b
+        return _scalarize(_LOGICAL[op](a, b).astype(np.float64))
     elementwise = (op in ("+", "-", ".*", "./", ".^") or (op == "*" and (a_scalar or b_scalar))
                    or (op == "/" and b_scalar) or (op == "^" and a_scalar and b_scalar))
     with np.errstate(all="ignore"):
@@ -633,6 +680,14 @@ class Interpreter:
             struct[target.name] = value
             self._set(name, struct)
             return
+        if isinstance(target, Apply) and len(target.args) >= 2:
+            base = np.zeros((0, 0)) if current is None else current
+            subs = self.eval_subscripts(base, target.args)
+            updated = _assign_indexed(_matrix(unwrap(base), f"{name}"), subs,
+                                      _matrix(unwrap(value), "the assigned value"))
+            sources = [v for v in (current, value) if isinstance(v, Checked)]
+            self._set(name, merge_tolerances(updated, sources))
+            return
         subs = [self.eval_subscript(a) for a in target.args]
         if not subs or any(s is _ALL or np.size(unwrap(s)) != 1 for s in subs):
             raise TypeError("only indexed assignments with scalar subscripts are supported")
@@ -740,7 +795,9 @@ class Interpreter:
         if isinstance(node, MatrixLit):
             values = [[v for e in row for v in self.eval_elements(e)] for row in node.rows]
             sources = [v for row in values for v in row if isinstance(v, Checked)]
-            return merge_tolerances(_concatenate(values), sources)
+            # concatenation only rearranges values: it keeps their scale, as indexing does
+            return with_scale(merge_tolerances(_concatenate(values), sources),
+                              scale_of(sources))
         if isinstance(node, CellLit):
             rows = [[self.eval(e) for e in row] for row in node.rows]
             if len({len(r) for r in rows}) > 1:

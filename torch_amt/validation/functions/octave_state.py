@@ -6,7 +6,7 @@
   not covered (Octave's start-up state is not reproducible);
 * ``clear f`` resets the ``persistent`` variables of the AMT function ``f`` (AMT's
   way to reset a stateful stage such as ``breebaart2001_centralproc``);
-* ``size``, ``rows``, ``columns`` (also of cell arrays), ``isequal``, ``double``.
+* ``rows``, ``columns`` (also of cell arrays), ``isequal``, ``double``.
 """
 
 from __future__ import annotations
@@ -81,19 +81,6 @@ def _shape(value: Any) -> tuple[int, ...]:
         return (1, 1)
     arr = np.asarray(value)
     return (1, 1) if arr.ndim == 0 else arr.shape + (1,) * (2 - arr.ndim)
-
-
-@amt_function("size")
-def size(ctx: Context, args: list, nargout: int) -> tuple:
-    """``size(x)`` (a row) or ``size(x, dim)``."""
-    shape = _shape(args[0])
-    if len(args) == 2:
-        dim = int(float(args[1]))
-        return (float(shape[dim - 1] if dim <= len(shape) else 1),)
-    if nargout > 1:
-        return tuple(float(n) for n in shape[:nargout - 1]) + (
-            float(np.prod(shape[nargout - 1:])),)
-    return (np.asarray(shape, dtype=float).reshape(1, -1),)
 
 
 @amt_function("rows")
