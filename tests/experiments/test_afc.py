@@ -86,3 +86,16 @@ def test_errors():
     never = StepListener(threshold=1e9)  # always guessing: may not finish quickly
     with pytest.raises(RuntimeError, match="had not ended"):
         run_adaptive(level_signal(), never, AdaptiveProcedure(start=0.0, max_trials=5))
+
+
+def test_experiment_registry_and_cli_errors(capsys):
+    from torch_amt.cli import main
+    from torch_amt.experiments.registry import EXPERIMENTS, run_experiment
+
+    assert {"breebaart2001_fig3", "am_detection"} <= set(EXPERIMENTS)
+    with pytest.raises(ValueError, match="unknown experiment"):
+        run_experiment("nonsense")
+    with pytest.raises(ValueError, match="runs"):
+        run_experiment("am_detection", runs=0)
+    assert main(["experiment", "breebaart2001_fig3", "--runs", "0"]) == 2
+    assert "--runs must be at least 1" in capsys.readouterr().err
