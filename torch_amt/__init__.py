@@ -7,7 +7,7 @@ and the published models composed from them (:class:`Dau1996`, :class:`Dau1997`,
 :class:`Breebaart2001`), validated numerically against the outputs of AMT 1.4.0.
 """
 
-from torch_amt import dsp, functional, levels, scales
+from torch_amt import decision, dsp, experiments, functional, levels, scales
 from torch_amt.models import (
     MODELS,
     Breebaart2001,
@@ -62,7 +62,9 @@ __all__ = [
     "OuterMiddleEarFilter",
     "Osses2021",
     "__version__",
+    "decision",
     "dsp",
+    "experiments",
     "functional",
     "levels",
     "pad_modulation_outputs",

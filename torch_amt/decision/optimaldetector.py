@@ -45,7 +45,7 @@ def optimal_detector(ir: torch.Tensor, template: torch.Tensor) -> torch.Tensor:
 
     Parameters
     ----------
-    ir : Tensor, shape (..., *S)
+    ir : Tensor, shape (..., S)
         Internal representation(s) of the detector input (usually an interval's IR
         minus the reference masker's IR), in any layout; the leading dimensions that
         ``template`` does not have are batch dimensions.
@@ -148,7 +148,7 @@ class OptimalDetector(torch.nn.Module):
         self.register_buffer("ir_reference", ir_reference.detach().clone())
 
     def decision_variable(self, ir: torch.Tensor) -> torch.Tensor:
-        """Noise-free decision variables, shape ``(...)`` for ``ir`` of shape ``(..., *S)``."""
+        """Noise-free decision variables, shape ``(...)`` for ``ir`` of shape ``(..., S)``."""
         return optimal_detector(ir - self.ir_reference, self.template)
 
     def forward(self, ir: torch.Tensor, noise: torch.Tensor | None = None,
@@ -157,7 +157,7 @@ class OptimalDetector(torch.nn.Module):
 
         Parameters
         ----------
-        ir : Tensor, shape (..., I, *S)
+        ir : Tensor, shape (..., I, S)
             IRs of the ``I`` intervals of each trial.
         noise : Tensor, shape (..., I), optional
             Standard-normal draws for the internal noise (injectable for reproducible

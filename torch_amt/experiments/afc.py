@@ -111,7 +111,7 @@ class SignalGenerator(Protocol):
 
     Called as ``signal(values, n_intervals, generator)`` with ``values`` the
     experimental variable per run (shape ``(R,)``); returns the audio
-    ``(R, n_intervals, *channels, T)`` with the target in interval 0.
+    ``(R, n_intervals, channels..., T)`` with the target in interval 0.
     """
 
     def __call__(self, values: torch.Tensor, n_intervals: int,

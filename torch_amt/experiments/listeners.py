@@ -40,11 +40,11 @@ class TemplateListener:
     Parameters
     ----------
     representation : callable
-        Batched audio ``(B, *channels, T)`` -> internal representation ``(B, *S)``
+        Batched audio ``(B, channels..., T)`` -> internal representation ``(B, S)``
         (e.g. a model with its output flattened into one tensor).
-    templates : Tensor, shape (C, *S)
+    templates : Tensor, shape (C, S)
         Unit-energy template per condition (:meth:`from_signals` derives them).
-    references : Tensor, shape (C, *S)
+    references : Tensor, shape (C, S)
         Reference (mean masker) representation per condition, subtracted from every
         interval before the correlation.
     noise_std : float
@@ -76,7 +76,7 @@ class TemplateListener:
 
         Parameters
         ----------
-        targets, references : list of Tensor, each (N, *channels, T)
+        targets, references : list of Tensor, each (N, channels..., T)
             Example intervals per condition (N realisations each).
         """
         templates, means = [], []

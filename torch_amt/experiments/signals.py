@@ -74,7 +74,7 @@ def bandpass_noise(shape: tuple[int, ...], fs: float, n: int, fc: float, bandwid
 
     Returns
     -------
-    Tensor, shape (*shape, n)
+    Tensor, shape shape + (n,)
     """
     resolution = fs / n
     lo = max(1, round((fc - bandwidth / 2) / resolution))
