@@ -128,6 +128,7 @@ def plot_am_detection(result: dict[str, Any], path: str) -> None:
                 yerr=[c["std_db"] for c in result["conditions"]], marker="o", capsize=3,
                 label="Dau1997 + optimal detector")
     ax.set_xscale("log")
+    ax.minorticks_off()
     ax.set_xticks(fms)
     ax.set_xticklabels([f"{f:g}" for f in fms])
     ax.set_xlabel("modulation frequency (Hz)")
