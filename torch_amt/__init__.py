@@ -3,16 +3,25 @@
 Layered, differentiable ``torch.nn.Module`` stages (outer/middle ear, gammatone and
 DRNL filterbanks, inner-hair-cell envelope, adaptation loops, modulation filterbanks)
 and the published models composed from them (:class:`Dau1996`, :class:`Dau1997`,
-:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`), validated numerically
-against the outputs of AMT 1.4.0.
+:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`, the binaural
+:class:`Breebaart2001`), validated numerically against the outputs of AMT 1.4.0.
 """
 
-from torch_amt import dsp, functional, levels, scales
-from torch_amt.models import MODELS, Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
+from torch_amt import decision, dsp, experiments, functional, levels, scales
+from torch_amt.models import (
+    MODELS,
+    Breebaart2001,
+    Dau1996,
+    Dau1997,
+    Jepsen2008,
+    King2019,
+    Osses2021,
+)
 from torch_amt.stages import (
     AdaptLoop,
     ButterworthFilter,
     DRNLFilterbank,
+    EICell,
     FastKing2019ModulationFilterbank,
     FastModulationFilterbank,
     GammatoneFilterbank,
@@ -23,6 +32,7 @@ from torch_amt.stages import (
     MiddleEarFilter,
     ModulationFilterbank,
     ModulationLowpass,
+    OuterMiddleEarFilter,
     pad_modulation_outputs,
 )
 
@@ -31,10 +41,12 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "MODELS",
     "AdaptLoop",
+    "Breebaart2001",
     "ButterworthFilter",
     "DRNLFilterbank",
     "Dau1996",
     "Dau1997",
+    "EICell",
     "FastKing2019ModulationFilterbank",
     "FastModulationFilterbank",
     "GammatoneFilterbank",
@@ -47,9 +59,12 @@ __all__ = [
     "MiddleEarFilter",
     "ModulationFilterbank",
     "ModulationLowpass",
+    "OuterMiddleEarFilter",
     "Osses2021",
     "__version__",
+    "decision",
     "dsp",
+    "experiments",
     "functional",
     "levels",
     "pad_modulation_outputs",

@@ -10,6 +10,9 @@ Subcommands
     List the models.
 ``torch-amt validate``
     Compare torch_amt with AMT reference files (:mod:`torch_amt.validation`).
+``torch-amt experiment NAME [--runs N] [--quick] [--seed S] [--json F] [--plot F]``
+    Run a psychoacoustic experiment with a model as the listener
+    (:mod:`torch_amt.experiments`, e.g. ``breebaart2001_fig3``, ``am_detection``).
 
 Model options: ``-p KEY=VALUE`` (repeatable) passes a keyword argument to the model's
 constructor, e.g. ``-p fhigh=7000`` (a lower top channel) or ``-p basef=2000``;
@@ -184,6 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--only", metavar="PATTERN",
                           help="only reference files matching this glob (no wildcard: substring)")
     validate.set_defaults(func=_cmd_validate)
+
+    from torch_amt.experiments.registry import EXPERIMENTS
+
+    experiment = sub.add_parser("experiment", parents=[common],
+                                help="run a psychoacoustic experiment with a model listener")
+    experiment.add_argument("name", choices=sorted(EXPERIMENTS), help="experiment")
+    experiment.add_argument("--runs", type=int, help="runs per condition")
+    experiment.add_argument("--quick", action="store_true",
+                            help="the CI-sized variant (minutes on 2 cores)")
+    experiment.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    experiment.add_argument("--json", metavar="F", help="write the results as JSON")
+    experiment.add_argument("--plot", metavar="F", help="save the figure (.png)")
+    experiment.set_defaults(func=_cmd_experiment)
 
     return parser
 
@@ -477,6 +493,23 @@ def _cmd_validate(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     if code:
         raise _Failure("validation failed: some outputs differ from AMT beyond their "
                        "tolerance (see the summary above)")
+    return 0
+
+
+def _cmd_experiment(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
+    from torch_amt.experiments.registry import EXPERIMENTS, run_experiment
+
+    if args.runs is not None and args.runs < 1:
+        raise UsageError(f"--runs must be at least 1, got {args.runs}")
+    result = run_experiment(args.name, runs=args.runs, quick=args.quick, seed=args.seed)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.plot:
+        EXPERIMENTS[args.name][1](result, args.plot)
+    for row in result["conditions"]:
+        print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in row.items()))
+    print(f"runtime {result.get('runtime_s', float('nan')):.1f} s")
     return 0
 
 

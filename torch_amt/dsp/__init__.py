@@ -7,6 +7,7 @@ design, FIR design, the Hilbert transform and the adaptation-loop recurrence.
 from torch_amt.dsp.design import butter, freqz, octave_butter, poly
 from torch_amt.dsp.extended import lfilter_double_double
 from torch_amt.dsp.fft import fftconvolve, fftresample
+from torch_amt.dsp.filtfilt import octave_filtfilt
 from torch_amt.dsp.fir import fir2, minimum_phase
 from torch_amt.dsp.hilbert import hilbert
 from torch_amt.dsp.iir import (
@@ -30,6 +31,7 @@ __all__ = [
     "lfilter_double_double",
     "lfilter_envelope",
     "minimum_phase",
+    "octave_filtfilt",
     "octave_butter",
     "poly",
     "resolve_backend",

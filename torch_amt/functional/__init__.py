@@ -9,21 +9,26 @@ from torch_amt.functional.compression import (
 )
 from torch_amt.functional.drnl import DRNL_PRESETS, drnl, lopezpoveda2001
 from torch_amt.functional.ears import headphonefilter, middleearfilter
+from torch_amt.functional.eicell import EICELL_DEFAULTS, eicell
 from torch_amt.functional.gammatone import auditoryfilterbank, gammatone_coefficients
 from torch_amt.functional.ihc import IHC_METHODS, ihc_envelope
 from torch_amt.functional.king2019_modfilterbank import king2019_modfilterbank
 from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS, modfilterbank
 from torch_amt.functional.modulation_lowpass import modulation_lowpass
+from torch_amt.functional.outmiddle import breebaart2001_outmiddlefilter
 
 __all__ = [
     "ADAPTLOOP_PRESETS",
     "COMPRESSION_METHODS",
     "DRNL_PRESETS",
+    "EICELL_DEFAULTS",
     "IHC_METHODS",
     "MODFILTERBANK_PRESETS",
     "adaptloop",
     "auditoryfilterbank",
+    "breebaart2001_outmiddlefilter",
     "drnl",
+    "eicell",
     "gammatone_coefficients",
     "headphonefilter",
     "ihc_envelope",

@@ -19,6 +19,7 @@ STAGE_VOCABULARY: dict[str, str] = {
                  "stages after it see AMT's 100-dB convention",
     "outerear": "outer-ear / headphone FIR (AMT headphonefilter)",
     "middleear": "middle-ear FIR (AMT middleearfilter)",
+    "outermiddle": "combined outer- and middle-ear filter (AMT breebaart2001_outmiddlefilter)",
     "afb": "auditory filterbank of gammatones (AMT auditoryfilterbank / gammatone)",
     "drnl": "dual-resonance nonlinear filterbank (AMT lopezpoveda2001)",
     "gain": "a fixed gain inside the chain (AMT gaindb)",
@@ -28,6 +29,8 @@ STAGE_VOCABULARY: dict[str, str] = {
     "adt": "adaptation (AMT adaptloop, or King2019's high-pass)",
     "resample": "resampling to the model's output rate (LTFAT fftresample)",
     "mfb": "modulation filterbank (AMT modfilterbank / king2019_modfilterbank)",
+    "eicell": "binaural excitation-inhibition cells comparing the two ears at characteristic "
+              "delays and level differences (AMT breebaart2001_eicell)",
 }
 """The stage names a model's chain may use: one name per kind of stage, the same in every
 model, in the order they appear in a chain. ``forward(x, return_stages=True)`` returns
@@ -74,6 +77,10 @@ class AuditoryModel(nn.Module):
     output_kind : {'modulation_list', 'fcmt', 'fct'}
         Layout of the output: a list of ``F`` tensors ``(B, M_f, T)`` (Dau/Jepsen), one
         ``(B, F, M, T)`` tensor (King2019), or ``(B, F, T)`` without modulation stage.
+    binaural : bool
+        ``True`` for a model of both ears (Breebaart2001): its input is ``(2, T)`` or
+        ``(B, 2, T)`` (left, right) and it overrides :meth:`forward`; ``False`` (default)
+        for a monaural model, input ``(T,)`` or ``(B, T)``.
 
     Attributes
     ----------
@@ -88,6 +95,7 @@ class AuditoryModel(nn.Module):
     amt_function: ClassVar[str] = ""
     description: ClassVar[str] = ""
     output_kind: ClassVar[str] = "modulation_list"
+    binaural: ClassVar[bool] = False
 
     def __init__(self, fs: float, dboffset: float) -> None:
         super().__init__()

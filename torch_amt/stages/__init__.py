@@ -6,6 +6,7 @@ from torch_amt.stages.butterworth import ButterworthFilter
 from torch_amt.stages.compression import King2019Compression
 from torch_amt.stages.drnl import DRNLFilterbank
 from torch_amt.stages.ears import HeadphoneFilter, MiddleEarFilter
+from torch_amt.stages.eicell import EICell
 from torch_amt.stages.gammatone import GammatoneFilterbank
 from torch_amt.stages.ihc import IHCEnvelope
 from torch_amt.stages.king2019_modfilterbank import (
@@ -18,11 +19,13 @@ from torch_amt.stages.modfilterbank import (
     pad_modulation_outputs,
 )
 from torch_amt.stages.modulation_lowpass import ModulationLowpass
+from torch_amt.stages.outmiddle import OuterMiddleEarFilter
 
 __all__ = [
     "AdaptLoop",
     "ButterworthFilter",
     "DRNLFilterbank",
+    "EICell",
     "FastKing2019ModulationFilterbank",
     "FastModulationFilterbank",
     "GammatoneFilterbank",
@@ -33,5 +36,6 @@ __all__ = [
     "MiddleEarFilter",
     "ModulationFilterbank",
     "ModulationLowpass",
+    "OuterMiddleEarFilter",
     "pad_modulation_outputs",
 ]

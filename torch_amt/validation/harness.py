@@ -3,8 +3,10 @@
 For each ``.mat`` file (except ``stimuli.mat``) the harness
 
 1. parses the file's ``call`` (the Octave statements that produced it);
-2. classifies the stored variables: *inputs* (:data:`INPUT_NAMES`, taken from the file,
-   the statements computing them are not run), *metadata* (:data:`METADATA_NAMES` and
+2. classifies the stored variables: *inputs* (:data:`INPUT_NAMES`, and any stored
+   numeric variable the statements read but none assigns, e.g. the generator's
+   parameters ``flow``, ``taus``; taken from the file, the statements computing them are
+   not run), *metadata* (:data:`METADATA_NAMES` and
    any other string no statement assigns; ignored), *outputs* (assigned by a statement,
    or a field ``<struct>_<field>`` of an assigned struct, as the generator flattens
    them) and the rest (reported not covered);
@@ -62,7 +64,7 @@ from torch_amt.validation.syntax import (
     TryCatch,
     parse,
 )
-from torch_amt.validation.values import Unavailable
+from torch_amt.validation.values import Cell, Unavailable
 
 __all__ = [
     "INPUT_NAMES",
@@ -168,7 +170,7 @@ def from_mat(value: Any) -> Any:
                    for s in value.reshape(-1, order="F")]
         return structs[0] if len(structs) == 1 else structs
     if value.dtype == object:
-        return [from_mat(v) for v in value.reshape(-1, order="F")]
+        return Cell([from_mat(v) for v in value.reshape(-1, order="F")], value.shape)
     if value.size == 1:
         item = value.reshape(-1)[0].item()
         return complex(item) if isinstance(item, complex) else float(item)
@@ -246,7 +248,11 @@ class _Plan:
 def _classify(statements: tuple, stored: dict[str, Any], values: dict[str, Any]) -> _Plan:
     written = assigned_names(statements)
     names = set(stored)
-    inputs = names & INPUT_NAMES
+    # a stored numeric variable that statements read and none assigns (the generator's
+    # parameters: 'flow', 'taus', ...) is an input of the call, like 'stimulus'
+    read = set().union(*(statement_io(s, names)[0] for s in statements))
+    parameters = {n for n in (read & names) - written if not isinstance(values[n], str)}
+    inputs = (names & INPUT_NAMES) | parameters
     units: dict[str, list[tuple[str, str | None]]] = {}
     unassigned = []
     for name in sorted(names - inputs - METADATA_NAMES):

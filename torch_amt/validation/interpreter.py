@@ -15,11 +15,12 @@ isolate a file's computation from the steps that produced them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from torch_amt.validation.registry import AmtError, Context, NotCovered, call_function
+from torch_amt.validation.registry import STATE, AmtError, Context, NotCovered, call_function
 from torch_amt.validation.syntax import (
     Apply,
     BinOp,
@@ -40,8 +41,10 @@ from torch_amt.validation.syntax import (
     TryCatch,
 )
 from torch_amt.validation.values import (
+    Cell,
     Checked,
     Unavailable,
+    cell_shape,
     merge_tolerances,
     scale_of,
     unwrap,
@@ -112,17 +115,45 @@ def expr_reads(node: object, variables: set[str]) -> set[str]:
 
 
 def _base_name(target: object) -> str:
-    while isinstance(target, (CellRef, FieldRef)):
+    while isinstance(target, (CellRef, FieldRef, Apply)):
         target = target.target
     return target.id
+
+
+def _static(node: object) -> str | None:
+    return node.value if isinstance(node, Str) else None
+
+
+def hidden_io(node: object, variables: set[str]) -> tuple[set[str], set[str]]:
+    """``(resets, updates)``: the hidden states (:data:`~torch_amt.validation.registry.STATE`)
+    that the calls inside an expression reset, and read and update."""
+    resets: set[str] = set()
+    updates: set[str] = set()
+    name, args = None, ()
+    if isinstance(node, Name) and node.id not in variables:
+        name = node.id
+    elif isinstance(node, Apply) and isinstance(node.target, Name) and (
+            node.target.id not in variables):
+        name, args = node.target.id, node.args
+    if name in STATE:
+        r, u = STATE[name]([_static(a) for a in args])
+        resets |= set(r)
+        updates |= set(u)
+    if isinstance(node, Lambda):
+        return hidden_io(node.body, variables - set(node.params))
+    for child in children(node):
+        r, u = hidden_io(child, variables)
+        resets |= r
+        updates |= u
+    return resets, updates
 
 
 def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str], set[str]]:
     """``(reads, full_writes, partial_writes)`` of a statement.
 
     A full write replaces a variable (``x = ...``); a partial write (``c{i} = ...``,
-    ``s.f = ...``, anything inside a loop or a try/catch block) updates it and so also
-    depends on its previous value.
+    ``s.f = ...``, ``x(i, j) = ...``, anything inside a loop or a try/catch block) updates
+    it and so also depends on its previous value.
     """
     if isinstance(stmt, TryCatch):
         reads, partial = set(), {stmt.var} - {None}
@@ -140,9 +171,11 @@ def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str],
             partial |= f | p
         return reads - {stmt.var}, {stmt.var}, partial
     if isinstance(stmt, ExprStmt):
-        return expr_reads(stmt.expr, variables), set(), set()
-    reads = expr_reads(stmt.value, variables)
-    full, partial = set(), set()
+        resets, updates = hidden_io(stmt.expr, variables)
+        return expr_reads(stmt.expr, variables) | updates, resets - updates, updates
+    resets, updates = hidden_io(stmt.value, variables)
+    reads = expr_reads(stmt.value, variables) | updates
+    full, partial = resets - updates, set(updates)
     for target in stmt.targets:
         if target is None:
             continue
@@ -246,7 +279,10 @@ def _index(value: Any, subs: Sequence[Any]) -> Any:
 def _select(value: Any, subs: Sequence[Any]) -> Any:
     checked = value if isinstance(value, Checked) else None
     raw = unwrap(value)
-    if isinstance(raw, (list, dict, str)):
+    if isinstance(raw, list):
+        cell = checked.value if checked else value
+        return _sub_cell(cell, subs)
+    if isinstance(raw, (dict, str)):
         raise TypeError(f"()-indexing of a {type(raw).__name__} value is not supported")
     arr = _matrix(raw, "an indexed value")
     if len(subs) == 1:
@@ -273,6 +309,8 @@ def _select(value: Any, subs: Sequence[Any]) -> Any:
     for d, idx in enumerate(idxs):
         if not isinstance(idx, slice):
             result = np.take(result, idx, axis=d)
+    while result.ndim > 2 and result.shape[-1] == 1:  # MATLAB drops trailing singletons
+        result = result[..., 0]
     result = _scalarize(result)
     if checked is None:
         return result
@@ -281,16 +319,86 @@ def _select(value: Any, subs: Sequence[Any]) -> Any:
     return merge_tolerances(result, [checked])
 
 
+def _cell_positions(shape: tuple[int, ...], subs: Sequence[Any]) -> tuple[list[int], tuple]:
+    """Linear (column-major, 0-based) positions that ``subs`` select in a cell of
+    ``shape``, and the shape of the selection."""
+    n = int(np.prod(shape))
+    if len(subs) == 1:
+        idx = _subscript(subs[0], n)
+        ks = list(range(n)) if isinstance(idx, slice) else [int(k) for k in idx]
+        return ks, (len(ks), 1) if shape[0] != 1 or len(shape) > 2 else (1, len(ks))
+    dims = tuple(shape[:len(subs) - 1]) + (int(np.prod(shape[len(subs) - 1:])),)
+    dims = dims + (1,) * (len(subs) - len(dims))
+    idxs = [_subscript(sub, dims[d]) for d, sub in enumerate(subs)]
+    lists = [list(range(dims[d])) if isinstance(i, slice) else [int(k) for k in i]
+             for d, i in enumerate(idxs)]
+    grid = np.zeros([len(v) for v in lists], dtype=int)
+    stride = 1
+    for d, v in enumerate(lists):
+        shape_d = [1] * len(lists)
+        shape_d[d] = len(v)
+        grid = grid + np.asarray(v).reshape(shape_d) * stride
+        stride *= dims[d]
+    return [int(k) for k in grid.reshape(-1, order="F")], tuple(len(v) for v in lists)
+
+
+def _sub_cell(value: Any, subs: Sequence[Any]) -> Cell:
+    """``c(subs)``: the selected elements as a cell (each keeps its tolerance)."""
+    checked = value if isinstance(value, Checked) else None
+    cell = checked.value if checked else value
+    ks, shape = _cell_positions(cell_shape(cell), subs)
+    if checked is None:
+        return Cell([cell[k] for k in ks], shape)
+    return Cell([merge_tolerances(cell[k], [Checked(unwrap(cell[k]), tol=checked.slice_tol(k),
+                                                    reason=checked.slice_reason(k))])
+                 for k in ks], shape)
+
+
+def _assign_indexed(arr: np.ndarray, subs: Sequence[Any], value: np.ndarray) -> Any:
+    """``arr(subs{:}) = value`` with MATLAB semantics: 1-based subscripts, the array grows
+    with zeros where an index exceeds it, a ``:`` into an empty array takes the value's
+    size along that dimension, and the value fills the selection in column-major order
+    (or is a scalar)."""
+    if len(subs) < 2:
+        raise TypeError("indexed assignment needs at least two subscripts, x(i, j, ...) = v")
+    vshape = value.shape + (1,) * max(0, len(subs) - value.ndim)
+    shape = list(arr.shape[:len(subs)]) + [1] * max(0, len(subs) - arr.ndim)
+    if arr.ndim > len(subs) and any(n != 1 for n in arr.shape[len(subs):]):
+        raise TypeError(f"indexed assignment into shape {arr.shape} with {len(subs)} subscripts")
+    empty = arr.size == 0
+    idxs = []
+    for d, sub in enumerate(subs):
+        if sub is _ALL:
+            if empty:
+                shape[d] = vshape[d] if d < len(vshape) else 1
+            idxs.append(np.arange(shape[d]))
+        else:
+            idx = _subscript(sub, np.iinfo(np.int64).max)
+            shape[d] = max(shape[d], int(idx.max()) + 1) if idx.size else shape[d]
+            idxs.append(idx)
+    out = np.zeros(shape, dtype=np.result_type(arr, value))
+    if not empty:
+        out[tuple(slice(0, n) for n in arr.shape[:len(subs)])] = arr.reshape(
+            arr.shape[:len(subs)] + (1,) * max(0, len(subs) - arr.ndim))
+    lengths = tuple(len(i) for i in idxs)
+    if value.size == 1:
+        out[np.ix_(*idxs)] = value.reshape(-1)[0]
+    elif value.size == int(np.prod(lengths)):
+        out[np.ix_(*idxs)] = value.reshape(lengths, order="F")
+    else:
+        raise ValueError(f"assignment of {value.shape} values into a selection of {lengths}")
+    while out.ndim > 2 and out.shape[-1] == 1:
+        out = out[..., 0]
+    return _scalarize(out)
+
+
 def _cell_elements(value: Any, subs: Sequence[Any]) -> list[Any]:
     """The elements ``c{subs}`` selects (a comma-separated list in MATLAB), in order."""
     checked = value if isinstance(value, Checked) else None
     cell = checked.value if checked else value
     if not isinstance(cell, list):
         raise TypeError(f"{{}}-indexing needs a cell array, got {type(cell).__name__}")
-    if len(subs) != 1:
-        raise TypeError("only c{k} with one subscript is supported")
-    idx = _subscript(subs[0], len(cell))
-    ks = range(len(cell)) if isinstance(idx, slice) else [int(k) for k in idx]
+    ks, _ = _cell_positions(cell_shape(cell), subs)
     if checked is None:
         return [cell[k] for k in ks]
     return [merge_tolerances(cell[k], [Checked(unwrap(cell[k]), tol=checked.slice_tol(k),
@@ -308,7 +416,7 @@ def _cell_index(value: Any, subs: Sequence[Any]) -> Any:
 def _end_index(value: Any, position: int, count: int) -> float:
     """What ``end`` stands for as subscript ``position`` of ``count`` into ``value``."""
     raw = unwrap(value)
-    shape = (len(raw), 1) if isinstance(raw, list) else _matrix(raw, "an indexed value").shape
+    shape = cell_shape(raw) if isinstance(raw, list) else _matrix(raw, "an indexed value").shape
     if count == 1:
         return float(np.prod(shape))
     if position < count - 1:
@@ -328,12 +436,19 @@ def _field(value: Any, name: str) -> Any:
 
 _ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.true_divide,
                 ".^": np.power, "*": np.multiply, "/": np.true_divide, "^": np.power}
+_LOGICAL = {"==": np.equal, "~=": np.not_equal, "<": np.less, "<=": np.less_equal,
+            ">": np.greater, ">=": np.greater_equal, "&": np.logical_and, "|": np.logical_or}
+"""Comparisons and element-wise logical operators: MATLAB logicals, held as 0/1 doubles."""
 
 
 def _arith(op: str, x: Any, y: Any) -> Any:
     """MATLAB arithmetic; matrix ``/`` and ``^`` only with scalar operands."""
     a, b = _numeric(x, f"operand of {op}"), _numeric(y, f"operand of {op}")
     a_scalar, b_scalar = a.size == 1, b.size == 1
+    if op in _LOGICAL:
+        a = a.reshape(()) if a_scalar else a
+        b = b.reshape(()) if b_scalar else b
+        return _scalarize(_LOGICAL[op](a, b).astype(np.float64))
     elementwise = (op in ("+", "-", ".*", "./", ".^") or (op == "*" and (a_scalar or b_scalar))
                    or (op == "/" and b_scalar) or (op == "^" and a_scalar and b_scalar))
     with np.errstate(all="ignore"):
@@ -393,6 +508,57 @@ def _concatenate(rows: list[list[Any]]) -> Any:
 
 
 # --------------------------------------------------------------------------- interpreter
+
+
+def _grown(shape: tuple[int, ...], ks: Sequence[int]) -> tuple[tuple[int, ...], tuple]:
+    """MATLAB's shape after assigning at 0-based subscripts ``ks`` (growing as needed),
+    and the subscripts as a full index into it."""
+    if len(ks) == 1:
+        n = int(np.prod(shape))
+        if ks[0] < n:
+            return shape, np.unravel_index(ks[0], shape, order="F")
+        if len(shape) == 2 and (shape[0] == 1 or n == 0):
+            new = (1, ks[0] + 1)
+        elif len(shape) == 2 and shape[1] == 1:
+            new = (ks[0] + 1, 1)
+        else:
+            raise IndexError("a linear index can only grow a vector")
+        return new, np.unravel_index(ks[0], new, order="F")
+    if len(ks) < len(shape) and any(k >= n for k, n in zip(ks, shape, strict=False)):
+        raise IndexError("growing needs a subscript per dimension")
+    full = tuple(ks) + (0,) * (len(shape) - len(ks))
+    dims = tuple(max(n, k + 1) for n, k in zip(shape + (1,) * (len(full) - len(shape)), full,
+                                              strict=True))
+    return dims, full
+
+
+def _set_element(current: Any, ks: Sequence[int], value: Any) -> np.ndarray:
+    """``x(k...) = value`` for a numeric ``x`` and a scalar ``value``."""
+    raw = unwrap(value)
+    if np.size(raw) != 1:
+        raise TypeError("only x(k) = scalar is supported")
+    arr = np.zeros((0, 0)) if current is None else _matrix(unwrap(current), "x in x(k) = v")
+    item = _numeric(raw, "the assigned value").reshape(-1)[0]
+    dims, index = _grown(arr.shape, ks)
+    out = np.zeros(dims, dtype=np.result_type(arr, item))
+    out[tuple(slice(0, n) for n in arr.shape)] = arr
+    out[index] = item
+    return out
+
+
+def _set_cell_element(current: list, ks: Sequence[int], value: Any) -> Cell:
+    """``c{k...} = value``."""
+    shape = cell_shape(current)
+    dims, index = _grown(shape, ks)
+    if dims == shape:
+        out = Cell(current, shape)
+    else:
+        out = Cell([np.zeros((0, 0))] * int(np.prod(dims)), dims)
+        for k, element in enumerate(current):
+            out[int(np.ravel_multi_index(np.unravel_index(k, shape, order="F"), dims,
+                                         order="F"))] = element
+    out[int(np.ravel_multi_index(index, dims, order="F"))] = value
+    return out
 
 
 class AnonymousFunction:
@@ -514,14 +680,25 @@ class Interpreter:
             struct[target.name] = value
             self._set(name, struct)
             return
-        cell = list(current) if isinstance(current, list) else []
+        if isinstance(target, Apply) and len(target.args) >= 2:
+            base = np.zeros((0, 0)) if current is None else current
+            subs = self.eval_subscripts(base, target.args)
+            updated = _assign_indexed(_matrix(unwrap(base), f"{name}"), subs,
+                                      _matrix(unwrap(value), "the assigned value"))
+            sources = [v for v in (current, value) if isinstance(v, Checked)]
+            self._set(name, merge_tolerances(updated, sources))
+            return
         subs = [self.eval_subscript(a) for a in target.args]
-        if len(subs) != 1 or subs[0] is _ALL or np.size(unwrap(subs[0])) != 1:
-            raise TypeError("only c{k} = value with one index is supported")
-        k = int(_subscript(subs[0], np.iinfo(np.int64).max)[0])
-        cell.extend(np.zeros((0, 0)) for _ in range(k + 1 - len(cell)))
-        cell[k] = value
-        self._set(name, cell)
+        if not subs or any(s is _ALL or np.size(unwrap(s)) != 1 for s in subs):
+            raise TypeError("only indexed assignments with scalar subscripts are supported")
+        ks = [int(_subscript(s, np.iinfo(np.int64).max)[0]) for s in subs]
+        if isinstance(target, Apply):
+            self._set(name, _set_element(current, ks, value))
+            return
+        if current is not None and not isinstance(current, list):
+            raise TypeError(f"{{}}-assignment needs a cell array, {name} is "
+                            f"{type(unwrap(current)).__name__}")
+        self._set(name, _set_cell_element(current or Cell([], (0, 0)), ks, value))
 
     def _lookup(self, name: str) -> Any:
         value = self.env[name]
@@ -549,14 +726,30 @@ class Interpreter:
                 self._indexed.pop()
         return subs
 
+    def call(self, name: str, nodes: Sequence[object], nargout: int) -> tuple:
+        """Call the AMT function ``name`` on the argument expressions ``nodes``; a
+        function with hidden state gets it from (and leaves it in) the environment."""
+        args = [self.eval(a) for a in nodes]
+        spec = STATE.get(name)
+        if spec is None:
+            return call_function(name, self.ctx, args, nargout, self.cache)
+        resets, updates = spec([_static(a) for a in nodes])
+        state = {key: None for key in resets}
+        for key in updates:
+            state[key] = self._lookup(key) if key in self.env else None
+        try:
+            return call_function(name, replace(self.ctx, state=state), args, nargout)
+        finally:
+            for key, value in state.items():
+                self._set(key, value)
+
     def eval_multi(self, node: object, nargout: int) -> tuple:
         """Evaluate the right side of ``[a, b, ...] = node`` (must be a function call)."""
         if isinstance(node, Name) and not self.is_variable(node.id):
-            return call_function(node.id, self.ctx, [], nargout, self.cache)
+            return self.call(node.id, (), nargout)
         if isinstance(node, Apply) and isinstance(node.target, Name) and not self.is_variable(
                 node.target.id):
-            args = [self.eval(a) for a in node.args]
-            return call_function(node.target.id, self.ctx, args, nargout, self.cache)
+            return self.call(node.target.id, node.args, nargout)
         raise TypeError("only a function call can have several outputs")
 
     def eval(self, node: object, nargout: int = 1) -> Any:
@@ -568,14 +761,13 @@ class Interpreter:
         if isinstance(node, Name):
             if self.is_variable(node.id):
                 return self._lookup(node.id)
-            return self._first(call_function(node.id, self.ctx, [], nargout, self.cache), node.id)
+            return self._first(self.call(node.id, (), nargout), node.id, nargout)
         if isinstance(node, Apply):
             if isinstance(node.target, Name) and not self.is_variable(node.target.id):
                 if any(isinstance(a, Colon) for a in node.args):
                     raise TypeError(f"':' is not a valid argument of {node.target.id}()")
-                args = [self.eval(a) for a in node.args]
                 name = node.target.id
-                return self._first(call_function(name, self.ctx, args, nargout, self.cache), name)
+                return self._first(self.call(name, node.args, nargout), name, nargout)
             target = self.eval(node.target)
             if isinstance(target, AnonymousFunction):
                 return target(*(self.eval(a) for a in node.args))
@@ -603,7 +795,9 @@ class Interpreter:
         if isinstance(node, MatrixLit):
             values = [[v for e in row for v in self.eval_elements(e)] for row in node.rows]
             sources = [v for row in values for v in row if isinstance(v, Checked)]
-            return merge_tolerances(_concatenate(values), sources)
+            # concatenation only rearranges values: it keeps their scale, as indexing does
+            return with_scale(merge_tolerances(_concatenate(values), sources),
+                              scale_of(sources))
         if isinstance(node, CellLit):
             rows = [[self.eval(e) for e in row] for row in node.rows]
             if len({len(r) for r in rows}) > 1:
@@ -620,8 +814,10 @@ class Interpreter:
         return [self.eval(node)]
 
     @staticmethod
-    def _first(outputs: tuple, name: str) -> Any:
+    def _first(outputs: tuple, name: str, nargout: int = 1) -> Any:
         if not outputs:
+            if nargout == 0:
+                return None
             raise TypeError(f"{name} returned no output")
         if isinstance(outputs[0], NotCovered):
             raise outputs[0]

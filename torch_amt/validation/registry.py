@@ -37,8 +37,8 @@ from torch_amt.validation.values import (
     with_scale,
 )
 
-__all__ = ["HANDLERS", "KEEPS_SCALE", "AmtError", "Context", "Handler", "NotCovered",
-           "amt_function", "call_function"]
+__all__ = ["HANDLERS", "KEEPS_SCALE", "STATE", "AmtError", "Context", "Handler", "NotCovered",
+           "StateSpec", "amt_function", "call_function"]
 
 
 class NotCovered(Exception):
@@ -81,6 +81,10 @@ class Context:
     file: str
     variables: Mapping[str, Any]
     dtype: torch.dtype
+    state: dict[str, Any] | None = None
+    """For a function registered with ``state=``: its hidden state (Octave's random
+    stream, ``persistent`` variables) by name, ``None`` for a fresh one; the handler
+    replaces entries in place (also before raising :class:`AmtError`)."""
 
     @property
     def amt_version(self) -> str:
@@ -96,12 +100,21 @@ class Context:
 
 Handler = Callable[[Context, list, int], tuple]
 HANDLERS: dict[str, Handler] = {}
+StateSpec = Callable[[list], tuple[frozenset, frozenset]]
+STATE: dict[str, StateSpec] = {}
+"""Functions with hidden state (Octave's ``randn`` stream, AMT's ``persistent``
+variables): for the call's arguments as written (a ``str`` for a string literal,
+``None`` for anything else) the hidden names it *resets* and those it *reads and
+updates*. The harness orders such calls by these names (so ``randn('state', s)`` or
+``clear f`` before a loop is run when the loop is), keeps the states per evaluation,
+and never caches the calls."""
 KEEPS_SCALE: set[str] = set()
 """Functions whose outputs keep the :attr:`~torch_amt.validation.values.Checked.scale` of
 their inputs (selections and magnitudes: ``abs``, ``max``, ``reshape``)."""
 
 
-def amt_function(*names: str, keeps_scale: bool = False) -> Callable[[Handler], Handler]:
+def amt_function(*names: str, keeps_scale: bool = False,
+                 state: StateSpec | None = None) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of the AMT functions ``names``.
 
     Parameters
@@ -111,6 +124,9 @@ def amt_function(*names: str, keeps_scale: bool = False) -> Callable[[Handler], 
     keeps_scale : bool
         The outputs keep the largest ``Checked.scale`` of the arguments (a function that
         only selects elements or takes magnitudes, see :data:`KEEPS_SCALE`).
+    state : callable, optional
+        The function has hidden state (see :data:`STATE`); the handler finds it in
+        :attr:`Context.state`.
 
     Raises
     ------
@@ -128,6 +144,8 @@ def amt_function(*names: str, keeps_scale: bool = False) -> Callable[[Handler], 
             HANDLERS[name] = handler
             if keeps_scale:
                 KEEPS_SCALE.add(name)
+            if state is not None:
+                STATE[name] = state
         return handler
 
     return register
@@ -215,7 +233,7 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
     if handler is None:
         raise NotCovered(f"no handler for AMT function {name!r}")
     plain = [unwrap(a) for a in args]
-    key = None if cache is None else _cache_key(name, plain, nargout)
+    key = None if cache is None or name in STATE else _cache_key(name, plain, nargout)
     if key is not None and key in cache:
         outputs = cache[key]
     else:

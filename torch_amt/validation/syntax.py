@@ -3,10 +3,12 @@
 Supported: numbers, ``'strings'``, identifiers, ``f(...)`` (call or 1-based indexing,
 decided at run time), ``c{...}``, ``s.field``, ``:`` ranges and bare ``:`` subscripts,
 matrix ``[..]`` and cell ``{..}`` literals (``,``/blank and ``;``/newline separators),
-the operators ``+ - * / ^ .* ./ .^`` with MATLAB precedence, unary minus, ``end``
-inside an index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}`` and
-``s.f``), multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end`` and
-``try, ...; catch err, ...; end``. Statements are separated by ``,``, ``;`` or newlines.
+the operators ``+ - * / ^ .* ./ .^``, the comparisons ``== ~= < <= > >=`` and the
+element-wise logical ``& |`` with MATLAB precedence, unary minus, ``end`` inside an
+index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}``, ``s.f`` and
+``x(i, j, ...)``), multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end`` and
+``try, ...; catch err, ...; end`` and the command ``clear name`` (as ``clear('name')``).
+Statements are separated by ``,``, ``;`` or newlines.
 """
 
 from __future__ import annotations
@@ -177,8 +179,9 @@ class _Token:
 
 _NUMBER = re.compile(r"(?:\d+(?:\.(?![*/^])\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_]\w*")
-_OPERATORS = (".^", ".*", "./", "+", "-", "*", "/", "^", "(", ")", "[", "]",
-              "{", "}", "=", ":", ".", "~", ",", ";", "@")
+_OPERATORS = ("==", "~=", "<=", ">=", ".^", ".*", "./", "+", "-", "*", "/", "^", "(", ")",
+              "[", "]", "{", "}", "=", "<", ">", "&", "|", ":", ".", "~", ",", ";", "@")
+_COMPARISONS = ("==", "~=", "<", "<=", ">", ">=")
 _KEYWORDS = ("end", "for", "if", "while", "function", "try", "catch")
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
@@ -321,6 +324,8 @@ class _Parser:
             return self.for_loop(start)
         if self.at_keyword("try"):
             return self.try_catch(start)
+        if self.is_command():
+            return self.command(start)
         if self.at("[") and self.is_multi_assignment():
             targets = self.lhs_list()
             self.expect("=")
@@ -363,6 +368,20 @@ class _Parser:
         self.expect_keyword("end", "'try' without 'end'")
         return TryCatch(body, var, handler, self.source(start))
 
+    def is_command(self) -> bool:
+        """Command syntax ``clear name ...`` (the only command supported)."""
+        nxt = self.tokens[self.i + 1]
+        return self.at_keyword("clear") and nxt.kind == "name"
+
+    def command(self, start: int) -> ExprStmt:
+        function = Name(self.tok.text)
+        self.i += 1
+        words = []
+        while self.tok.kind == "name":
+            words.append(Str(self.tok.text))
+            self.i += 1
+        return ExprStmt(Apply(function, tuple(words)), self.source(start))
+
     def expect_keyword(self, name: str, message: str) -> None:
         if not self.at_keyword(name):
             raise self.error(message)
@@ -401,14 +420,36 @@ class _Parser:
         return tuple(targets)
 
     def check_target(self, expr: object) -> None:
-        base = expr
-        while isinstance(base, (CellRef, FieldRef)):
+        base = expr.target if isinstance(expr, Apply) else expr
+        while isinstance(base, (CellRef, FieldRef)) and not isinstance(expr, Apply):
             base = base.target
-        if not isinstance(base, Name) or isinstance(expr, Apply):
-            raise self.error("can only assign to a name, name{i} or name.field")
+        if not isinstance(base, Name):
+            raise self.error("can only assign to a name, name{i}, name.field or name(i, ...)")
 
     # expressions, lowest precedence first
     def expr(self) -> object:
+        left = self.logical_and()
+        while self.at("|"):
+            self.i += 1
+            left = BinOp("|", left, self.logical_and())
+        return left
+
+    def logical_and(self) -> object:
+        left = self.comparison()
+        while self.at("&"):
+            self.i += 1
+            left = BinOp("&", left, self.comparison())
+        return left
+
+    def comparison(self) -> object:
+        left = self.range()
+        while self.at(*_COMPARISONS):
+            op = self.tok.text
+            self.i += 1
+            left = BinOp(op, left, self.range())
+        return left
+
+    def range(self) -> object:
         start = self.additive()
         if not self.at(":"):
             return start

@@ -22,9 +22,11 @@ import numpy as np
 
 __all__ = [
     "ArgBundle",
+    "Cell",
     "Checked",
     "ParsedArgs",
     "Unavailable",
+    "cell_shape",
     "is_empty",
     "merge_tolerances",
     "parse_ltfat_args",
@@ -136,10 +138,41 @@ class Checked:
                        scale=self.scale)
 
 
+class Cell(list):
+    """A cell array that knows its MATLAB shape (elements in column-major order).
+
+    Plain ``list`` values are cells too (a column, ``(len, 1)``); ``Cell`` is what
+    ``cell(m, n)``, a stored 2-D cell and ``c(i, j)`` give, so that ``c{i, j}``,
+    ``c(i, :)``, ``size``, ``rows`` and ``columns`` work.
+
+    Parameters
+    ----------
+    elements : iterable
+        The elements, column-major.
+    shape : tuple of int
+        MATLAB dimensions; their product must be the number of elements.
+    """
+
+    def __init__(self, elements: Any = (), shape: tuple[int, ...] | None = None) -> None:
+        super().__init__(elements)
+        shape = (len(self), 1) if shape is None else tuple(int(n) for n in shape)
+        if int(np.prod(shape)) != len(self):
+            raise ValueError(f"a cell of shape {shape} needs {int(np.prod(shape))} "
+                             f"elements, got {len(self)}")
+        self.shape = shape
+
+
+def cell_shape(value: list) -> tuple[int, ...]:
+    """MATLAB shape of a cell value (a plain list is a column)."""
+    return value.shape if isinstance(value, Cell) else (len(value), 1)
+
+
 def unwrap(value: Any) -> Any:
     """The plain value inside a :class:`Checked` (recursively inside cells and structs)."""
     if isinstance(value, Checked):
         return unwrap(value.value)
+    if isinstance(value, Cell):
+        return Cell([unwrap(v) for v in value], value.shape)
     if isinstance(value, list):
         return [unwrap(v) for v in value]
     if isinstance(value, dict):

@@ -51,6 +51,8 @@ def gammatone(ctx: Context, args: list, nargout: int) -> tuple:
 def auditoryfilterbank(ctx: Context, args: list, nargout: int) -> tuple:
     """``[outsig, fc] = auditoryfilterbank(insig, fs, flow, fhigh, 'basef', .., 'bwmul', ..)``.
 
+    ``insig`` time x signal: one signal gives time x channel, several (e.g. the two ears
+    of ``breebaart2001``) time x channel x signal, as AMT.
     Checked per channel against AMT's conditioning floor as measured in the reference
     set (its ``README.md`` and ``checks_amt140.txt``; see
     :mod:`torch_amt.validation.tolerances`).
@@ -64,11 +66,12 @@ def auditoryfilterbank(ctx: Context, args: list, nargout: int) -> tuple:
         raise NotCovered(f"auditoryfilterbank flags {extra} are not implemented")
     basef = parsed.get("basef")
     x = amt_to_torch(np.asarray(insig), ctx.dtype)
-    if x.ndim != 2 or x.shape[0] != 1:
-        raise NotCovered("auditoryfilterbank of a multi-channel signal is not covered")
-    out, fc = afb(x[0], float(fs), float(parsed.get("flow", 80.0)),
+    if x.ndim != 2:
+        raise NotCovered("auditoryfilterbank of a signal with more than two axes is not covered")
+    out, fc = afb(x, float(fs), float(parsed.get("flow", 80.0)),
                   float(parsed.get("fhigh", 8000.0)), float(parsed.get("bwmul", 1.0)),
                   None if basef is None else float(basef))
+    out = out[0] if x.shape[0] == 1 else out.movedim(0, 1)  # (F, T) or (F, signal, T)
     value = checked_by_frequency(torch_to_amt(out), "auditoryfilterbank", fc.numpy())
     if ctx.dtype == torch.float32:
         value = float32_whole_output(value, out)
@@ -83,7 +86,7 @@ def float32_whole_output(value: Checked, out: torch.Tensor) -> Checked:
     absolute error of the loud ones: checked per channel against its own peak, its
     tolerance is ``1e-4 · max|all channels| / max|this channel|``.
     """
-    peaks = out.abs().amax(-1).double().numpy()
+    peaks = out.abs().flatten(1).amax(-1).double().numpy()
     ratio = peaks.max() / np.maximum(peaks, np.finfo(float).tiny) if peaks.max() > 0 else \
         np.ones_like(peaks)
     loose = FLOAT32_RTOL * ratio

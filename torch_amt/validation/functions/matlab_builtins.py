@@ -1,10 +1,11 @@
 """MATLAB/Octave builtins and argument helpers used in ``call`` statements.
 
-``numel zeros cell struct rmfield max abs log10 ceil exp sqrt length sum reshape`` with
-NumPy (``abs``, ``max``, ``reshape`` keep ``Checked.scale``), ``cellfun`` with an
-anonymous function (uniform output, keeping the scale of its results); ``filter`` through
-torch_amt's IIR kernel (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal
-package, ``n`` points on [0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
+``numel zeros cell struct rmfield max abs log10 ceil exp sqrt length sum reshape size
+squeeze cat fliplr find`` with NumPy (``abs``, ``max``, ``reshape``, ``squeeze``,
+``fliplr`` keep ``Checked.scale``), ``cellfun`` with an anonymous function (uniform
+output, keeping the scale of its results); ``filter`` through torch_amt's IIR kernel
+(:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal package, ``n`` points on
+[0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
 ``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~torch_amt.validation.values.ArgBundle`
 objects for the handler that receives them via ``'argimport'``.
 """
@@ -24,7 +25,7 @@ from torch_amt.validation.convert import (
     vector_to_torch,
 )
 from torch_amt.validation.registry import Context, NotCovered, amt_function
-from torch_amt.validation.values import ArgBundle, scale_of, unwrap, with_scale
+from torch_amt.validation.values import ArgBundle, Cell, cell_shape, scale_of, unwrap, with_scale
 
 
 def _count(value: Any, what: str) -> int:
@@ -52,17 +53,22 @@ def numel(ctx: Context, args: list, nargout: int) -> tuple:
 
 @amt_function("zeros")
 def zeros(ctx: Context, args: list, nargout: int) -> tuple:
-    """``zeros(n)`` (n x n) or ``zeros(m, n, ...)``."""
+    """``zeros(n)`` (n x n), ``zeros(m, n, ...)`` or ``zeros([m, n, ...])``."""
+    if len(args) == 1 and np.size(args[0]) > 1:
+        args = list(np.asarray(args[0]).reshape(-1))
     dims = [_count(a, "a dimension") for a in args] or [1]
     return (np.zeros(dims * 2 if len(dims) == 1 else dims),)
 
 
 @amt_function("cell")
 def cell(ctx: Context, args: list, nargout: int) -> tuple:
-    """``cell(n)`` or ``cell(m, n)``: a cell array of empty matrices (stored flat)."""
+    """``cell(n)``, ``cell(m, n, ...)`` or ``cell([m, n])``: a cell array of empty
+    matrices (elements column-major, with its shape)."""
+    if len(args) == 1 and np.size(args[0]) > 1:
+        args = list(np.asarray(args[0]).reshape(-1))
     dims = [_count(a, "a dimension") for a in args] or [0]
-    size = int(np.prod(dims * 2 if len(dims) == 1 else dims))
-    return ([np.zeros((0, 0)) for _ in range(size)],)
+    dims = dims * 2 if len(dims) == 1 else dims
+    return (Cell([np.zeros((0, 0)) for _ in range(int(np.prod(dims)))], tuple(dims)),)
 
 
 @amt_function("struct")
@@ -160,6 +166,67 @@ def reshape(ctx: Context, args: list, nargout: int) -> tuple:
     if len(sizes) < 2 or sizes.count(-1) > 1:
         raise NotCovered("reshape needs at least two sizes, at most one of them []")
     return (arr.reshape(sizes, order="F"),)
+
+
+@amt_function("size")
+def size(ctx: Context, args: list, nargout: int) -> tuple:
+    """``sz = size(x)`` (a row, at least two entries), ``size(x, dim)`` or
+    ``[m, n, ...] = size(x)`` (the last output takes the product of the rest)."""
+    x, *dim = args
+    shape = cell_shape(x) if isinstance(x, list) else _array(x, "x").shape
+    if dim:
+        d = _count(dim[0], "dim")
+        return (float(shape[d - 1]) if d <= len(shape) else 1.0,)
+    if nargout <= 1:
+        return (np.array(shape, dtype=float).reshape(1, -1),)
+    padded = list(shape) + [1] * max(0, nargout - len(shape))
+    return tuple(float(n) for n in padded[:nargout - 1]) + (float(np.prod(padded[nargout - 1:])),)
+
+
+@amt_function("squeeze", keeps_scale=True)
+def squeeze(ctx: Context, args: list, nargout: int) -> tuple:
+    """``squeeze(x)``: singleton dimensions removed (a result stays at least 2-D; a
+    vector becomes a column), 2-D arrays unchanged."""
+    (x,) = args
+    arr = _array(x, "x")
+    if arr.ndim <= 2:
+        return (arr,)
+    kept = [n for n in arr.shape if n != 1]
+    return (arr.reshape((kept + [1, 1])[:max(2, len(kept))], order="F"),)
+
+
+@amt_function("cat")
+def cat(ctx: Context, args: list, nargout: int) -> tuple:
+    """``cat(dim, a, b, ...)``: concatenation along dimension ``dim`` (1-based)."""
+    dim, *parts = args
+    d = _count(dim, "dim")
+    arrays = [_array(p, "an array") for p in parts if np.size(p)]
+    if d < 1 or not arrays:
+        raise ValueError("cat needs a dimension >= 1 and at least one non-empty array")
+    ndim = max(d, *(a.ndim for a in arrays))
+    arrays = [a.reshape(a.shape + (1,) * (ndim - a.ndim)) for a in arrays]
+    return (np.concatenate(arrays, axis=d - 1),)
+
+
+@amt_function("fliplr", keeps_scale=True)
+def fliplr(ctx: Context, args: list, nargout: int) -> tuple:
+    """``fliplr(x)``: the columns (2nd dimension) in reverse order."""
+    (x,) = args
+    return (np.flip(_array(x, "x"), axis=1).copy(),)
+
+
+@amt_function("find")
+def find(ctx: Context, args: list, nargout: int) -> tuple:
+    """``find(x)`` / ``find(x, n)``: 1-based linear indices of the non-zero elements (the
+    first ``n``), a row for a row vector, else a column."""
+    x, *limit = args
+    arr = _array(x, "x")
+    found = np.flatnonzero(arr.reshape(-1, order="F") != 0) + 1.0
+    if limit:
+        found = found[:_count(limit[0], "n")]
+    row = arr.ndim == 2 and arr.shape[0] == 1
+    value = found.reshape(1, -1) if row else found.reshape(-1, 1)
+    return (float(value[0, 0]) if value.size == 1 else value,)
 
 
 @amt_function("cellfun")
