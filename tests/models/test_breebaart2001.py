@@ -137,3 +137,19 @@ def test_command_line_presents_a_mono_file_diotically(tmp_path, capsys):
     assert np.abs(res["out"]).max() == 0.0  # the same signal at both ears
     assert cli.main([*argv, "--channel", "0"]) == 2
     assert "binaural" in capsys.readouterr().err
+
+
+def test_standard_figure_shows_both_ears_and_the_ei_map():
+    from matplotlib.figure import Figure
+
+    from torch_amt.plot import plot_model
+
+    model = _small()
+    x = _n0spi(1600)
+    for signal in (x, torch.stack([x, x])):
+        fig = plot_model(model(signal, return_stages=True), model, x=signal, fig=Figure())
+        titles = [ax.get_title() for ax in fig.axes]
+        assert "Output ('out', EI map)" in titles
+        assert "Auditory filterbank ('afb', left ear)" in titles
+        waveform = next(ax for ax in fig.axes if ax.get_title().startswith("Input"))
+        assert [line.get_label() for line in waveform.lines] == ["left", "right"]
