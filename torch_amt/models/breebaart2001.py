@@ -86,7 +86,7 @@ class Breebaart2001(AuditoryModel):
         stages: a subset of ``{'afb', 'adt'}``.
     dtype : torch.dtype
         dtype of the stages' parameters and buffers (default float32; float64 reproduces
-        AMT to ~1e-15).
+        AMT to its own conditioning, ~1e-9 relative).
 
     Shape
     -----
