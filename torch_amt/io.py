@@ -123,7 +123,7 @@ def load_audio(
                              f"{n_channels} channel(s) (valid: 0..{n_channels - 1} or 'mix')")
         mono = samples[:, channel]
     else:
-        raise ValueError(f"channel must be 'mix', 'all' or a channel index, got {channel!r}")
+        raise ValueError(f"channel must be 'all', 'mix' or a channel index, got {channel!r}")
     x = torch.from_numpy(np.ascontiguousarray(mono))
     file_fs = float(file_fs)
     if fs is None or fs == file_fs:
