@@ -1,4 +1,4 @@
-"""Shared fixtures: where the AMT reference files are."""
+"""Shared fixtures: where the AMT reference files are; a test signal as a model's input."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = Path(os.environ.get("AMT_REFERENCE_DIR")
@@ -42,3 +43,18 @@ def amt_reference_family_dir() -> Path:
         missing_reference(f"AMT model-family reference files not found at "
                           f"{REFERENCE_FAMILY_DIR}", "AMT_REFERENCE_FAMILY_DIR")
     return REFERENCE_FAMILY_DIR
+
+
+@pytest.fixture
+def model_input():
+    """``convert(model, x)``: a mono test signal ``x (..., T)`` as the input of ``model``
+    (a model class or instance): presented diotically, ``(..., 2, T)``, to a binaural
+    model (``model.binaural``, e.g. Breebaart2001), unchanged for a monaural one. The
+    result is a leaf tensor that requires grad when ``x`` does."""
+
+    def convert(model, x):
+        if not getattr(model, "binaural", False):
+            return x
+        return torch.stack([x, x], -2).detach().requires_grad_(x.requires_grad)
+
+    return convert

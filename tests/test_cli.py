@@ -294,7 +294,7 @@ def test_model_options_and_files_after_options(mono_float, tmp_path, capsys, mon
 # ---------------------------------------------------------------- the real models, end to end
 
 REAL_OPTIONS = {"dau1996": {}, "dau1997": {}, "jepsen2008": {"fhigh": 7000.0},
-                "king2019": {"basef": 1000.0}, "osses2021": {}}
+                "king2019": {"basef": 1000.0}, "osses2021": {}, "breebaart2001": {}}
 
 
 def test_real_models_are_listed(capsys):
@@ -313,7 +313,8 @@ def test_run_real_model_end_to_end(name, stereo16, tmp_path, capsys):
     assert cli.main(argv) == 0, capsys.readouterr().err
     assert png.stat().st_size > 20_000
     model = MODELS[name](fs=FS, dtype=torch.float64, **REAL_OPTIONS[name])
-    x = torch.from_numpy(data.mean(1) / 32768.0)
+    # a binaural model reads (left, right), the others the mean of the channels
+    x = torch.from_numpy((data.T if model.binaural else data.mean(1)) / 32768.0)
     expected = model(x)
     res = np.load(out)
     assert np.array_equal(res["input"], x.numpy())

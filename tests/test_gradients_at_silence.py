@@ -23,12 +23,14 @@ FS = 16000.0
 T = 640
 FC = [500.0, 1000.0]
 
-# public stage class -> (factory(learnable) -> stage, signal axes: 1 audio, 2 channels x time)
+# public stage class -> (factory(learnable) -> stage, signal axes: 1 audio, 2 channels x time,
+# 3 ears x channels x time)
 STAGES = {
     "AdaptLoop": (lambda L: stages.AdaptLoop(FS, learnable=L), 1),
     "ButterworthFilter": (lambda L: stages.ButterworthFilter(FS, 3.0, learnable=L), 1),
     "DRNLFilterbank": (lambda L: stages.DRNLFilterbank(FS, flow=500, fhigh=1500,
                                                        learnable=L), 1),
+    "EICell": (lambda L: stages.EICell(FS, [0.0, 3e-4], [0.0, 2.0]), 3),
     "FastKing2019ModulationFilterbank": (
         lambda L: stages.FastKing2019ModulationFilterbank(FS, learnable=L), 2),
     "FastModulationFilterbank": (lambda L: stages.FastModulationFilterbank(FS, FC,
@@ -43,6 +45,7 @@ STAGES = {
     "MiddleEarFilter": (lambda L: stages.MiddleEarFilter(FS, learnable=L), 1),
     "ModulationFilterbank": (lambda L: stages.ModulationFilterbank(FS, FC, learnable=L), 2),
     "ModulationLowpass": (lambda L: stages.ModulationLowpass(FS, learnable=L), 1),
+    "OuterMiddleEarFilter": (lambda L: stages.OuterMiddleEarFilter(FS), 1),
 }
 VARIANTS = {  # options with a branch of their own at silence
     **{f"IHCEnvelope[{p}]": (lambda L, p=p: stages.IHCEnvelope(FS, p), 1)
@@ -74,6 +77,9 @@ def _input(axes: int, silent: str, dtype: torch.dtype) -> torch.Tensor:
     x = torch.randn(2, T, generator=torch.Generator().manual_seed(0), dtype=dtype) * 0.05
     if axes == 2:  # envelopes of two channels
         x = x.abs()[:, None, :].repeat(1, 2, 1)
+    if axes == 3:  # envelopes of two channels at two ears, the right ear 6 dB softer
+        x = x.abs()[:, None, None, :] * torch.tensor([1.0, 0.5], dtype=dtype)[:, None, None]
+        x = x.repeat(1, 1, 2, 1)
     if silent == "one item":
         x[1] = 0
     else:
@@ -114,8 +120,9 @@ def _model(name: str) -> torch.nn.Module:
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("silent", ["one item", "all"])
 @pytest.mark.parametrize("name", list(MODELS))
-def test_model_gradients_finite_at_silence(name, silent, dtype):
-    _assert_finite_gradients(_model(name).to(dtype), _input(1, silent, dtype))
+def test_model_gradients_finite_at_silence(name, silent, dtype, model_input):
+    model = _model(name).to(dtype)
+    _assert_finite_gradients(model, model_input(model, _input(1, silent, dtype)))
 
 
 @pytest.mark.parametrize("silent", ["one item", "all"])

@@ -169,3 +169,10 @@ def test_cancelling_mixdown_warns_once_and_only_then(tmp_path):
         load_audio(path, channel=0)  # one channel: nothing mixed
         soundfile.write(path, np.stack([tone, tone], 1), 16000, subtype="FLOAT")
         load_audio(path)  # channels in phase
+
+
+def test_all_channels_for_a_binaural_model(pcm16_stereo):
+    path, data = pcm16_stereo
+    x, fs = load_audio(path, channel="all")
+    assert x.shape == (2, 4) and fs == 16000.0
+    assert torch.equal(x, torch.from_numpy(data.T / 32768.0))

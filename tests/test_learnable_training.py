@@ -65,10 +65,10 @@ def _in_range(f: torch.Tensor) -> bool:
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_every_learnable_model_trains_200_adam_steps(name):
+def test_every_learnable_model_trains_200_adam_steps(name, model_input):
     assert "learnable" in inspect.signature(MODELS[name]).parameters
     model = _model(name)
-    x = torch.randn(320, generator=torch.Generator().manual_seed(0)) * 0.1
+    x = model_input(model, torch.randn(320, generator=torch.Generator().manual_seed(0)) * 0.1)
     assert math.isfinite(_train(model, x))
     assert _in_range(model.filterbank.fc if name != "jepsen2008"
                      else model.drnl.channel_values()["nlin_fc_before"])

@@ -18,6 +18,10 @@ Model options: ``-p KEY=VALUE`` (repeatable) passes a keyword argument to the mo
 constructor, e.g. ``-p fhigh=7000`` (a lower top channel) or ``-p basef=2000``;
 :data:`MODEL_DEFAULTS` holds the command's own defaults (king2019: ``basef`` = 1000 Hz).
 
+Binaural models (``breebaart2001``): a stereo file is read as (left, right); a mono file
+(and the demo sound) is presented diotically, the same signal to both ears (a note says
+so); ``--channel`` and files of more than two channels are refused.
+
 Levels: without an option, a file's samples are taken in the model's convention (an rms
 of 1 is the model's ``dboffset`` dB SPL, e.g. 100 dB for dau1997). ``--dboffset DB`` says
 the file uses another convention (rms 1 = DB dB SPL) and rescales it, keeping its
@@ -264,7 +268,22 @@ def _check_output_options(args: argparse.Namespace) -> None:
                              f"one of {', '.join('.' + f for f in sorted(formats))}")
 
 
-def _read_inputs(args: argparse.Namespace, note) -> list[_Input]:
+def _binaural_input(path: str, x: torch.Tensor, model: str, note) -> torch.Tensor:
+    """A file's channels ``(C, T)`` as the ``(2, T)`` input of a binaural model."""
+    if x.shape[0] == 1:
+        note(f"{path} is mono: {model} is binaural, the signal is presented diotically "
+             "(the same to both ears)")
+        return x.expand(2, -1).clone()
+    if x.shape[0] != 2:
+        raise UsageError(f"{path} has {x.shape[0]} channels; {model} is binaural and reads a "
+                         "stereo (left, right) or mono file")
+    return x
+
+
+def _read_inputs(args: argparse.Namespace, note, binaural: bool = False) -> list[_Input]:
+    if binaural and args.channel != "mix":
+        raise UsageError(f"--channel: {args.model} is binaural and reads both channels of a "
+                         "stereo file (a mono file is presented to both ears)")
     if not args.audio:
         fs = args.fs or DEMO_FS
         return [_Input("demo", "demo", torch.empty(0), fs, fs, False)]
@@ -273,9 +292,11 @@ def _read_inputs(args: argparse.Namespace, note) -> list[_Input]:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", MixdownWarning)
-                x, file_fs = load_audio(path, channel=args.channel)
+                x, file_fs = load_audio(path, channel="all" if binaural else args.channel)
         except (FileNotFoundError, ValueError) as err:
             raise UsageError(str(err)) from err
+        if binaural:
+            x = _binaural_input(path, x, args.model, note)
         for warning in caught:
             if issubclass(warning.category, MixdownWarning):
                 note(f"{warning.message} with --channel N")
@@ -339,13 +360,18 @@ def _model_parameters(model: torch.nn.Module) -> dict:
 
 def _prepare_signal(args: argparse.Namespace, item: _Input, model: torch.nn.Module
                     ) -> torch.Tensor:
+    """The model's input: the demo sound (both ears for a binaural model) or the file's
+    signal, at the requested level. The level of a binaural signal is that of both ears
+    together, set by one gain, so the interaural level differences stay."""
     dboffset = float(model.dboffset)
     try:
         if item.label == "demo":
             level = DEMO_LEVEL_DB if args.level_db is None else args.level_db
-            return demo_sound(item.fs, DEMO_DURATION, level_db=level, dboffset=dboffset)
+            x = demo_sound(item.fs, DEMO_DURATION, level_db=level, dboffset=dboffset)
+            return torch.stack([x, x]) if getattr(model, "binaural", False) else x
         if args.level_db is not None:
-            return set_level(item.x, args.level_db, dboffset)
+            return set_level(item.x.reshape(1, -1), args.level_db, dboffset).reshape(
+                item.x.shape)
     except ValueError as err:
         raise UsageError(f"{item.label}: {err}") from err
     if args.dboffset is not None:
@@ -425,7 +451,8 @@ def _save_plot(path: Path, stages: dict, model: torch.nn.Module, x: torch.Tensor
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from tqdm import tqdm
 
-    _model_class(args.model)  # an unknown model fails before any file is read
+    binaural = bool(getattr(_model_class(args.model), "binaural", False))  # an unknown model
+    # fails before any file is read
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: CUDA is not available on this machine")
     if not args.audio and args.dboffset is not None:
@@ -444,12 +471,13 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     if args.fs is not None:
         model_at(args.fs)  # a rate the model cannot use fails before any file is read
     bar = tqdm(total=len(args.audio) or 1, desc=PROG, unit="file", disable=None, file=sys.stderr)
-    inputs = _read_inputs(args, lambda m: bar.write(f"{PROG}: note: {m}", file=sys.stderr))
+    inputs = _read_inputs(args, lambda m: bar.write(f"{PROG}: note: {m}", file=sys.stderr),
+                          binaural)
     several = len(inputs) > 1
     for item in inputs:
         model = model_at(item.fs)
         x = _prepare_signal(args, item, model)
-        level_db = float(dbspl(x, float(model.dboffset)))
+        level_db = float(dbspl(x.reshape(-1), float(model.dboffset)))
         with torch.no_grad():
             stages = model(x.to(device=args.device, dtype=dtype).unsqueeze(0),
                            return_stages=True)

@@ -71,17 +71,18 @@ def load_audio(
     ----------
     path : str or PathLike
         Sound file.
-    channel : "mix" or int, default "mix"
+    channel : "mix", "all" or int, default "mix"
         ``"mix"``: the mean of all channels (a :class:`MixdownWarning` if the mix is more
-        than 20 dB below the loudest channel); an int: that channel (0-based; negative
-        values count from the last).
+        than 20 dB below the loudest channel); ``"all"``: every channel, shape ``(C, T)``
+        (e.g. the two ears of a binaural recording); an int: that channel (0-based;
+        negative values count from the last).
     fs : float, optional
         Sampling rate (Hz) wanted. If given and different from the file's rate, the
         signal is resampled with :func:`resample` and a :class:`ResampleWarning` says so.
 
     Returns
     -------
-    x : Tensor, float64, shape (T,)
+    x : Tensor, float64, shape (T,), or (C, T) for ``channel="all"``
         The signal, full scale = 1.
     fs : float
         Its sampling rate in Hz (``fs`` if given, else the file's).
@@ -114,13 +115,15 @@ def load_audio(
     if channel == "mix":
         mono = samples.mean(axis=1)
         _warn_if_mixdown_cancels(path, samples, mono)
+    elif channel == "all":
+        mono = samples.T
     elif isinstance(channel, (int, np.integer)) and not isinstance(channel, bool):
         if not -n_channels <= channel < n_channels:
             raise ValueError(f"channel {channel} does not exist in {path}, which has "
                              f"{n_channels} channel(s) (valid: 0..{n_channels - 1} or 'mix')")
         mono = samples[:, channel]
     else:
-        raise ValueError(f"channel must be 'mix' or a channel index, got {channel!r}")
+        raise ValueError(f"channel must be 'all', 'mix' or a channel index, got {channel!r}")
     x = torch.from_numpy(np.ascontiguousarray(mono))
     file_fs = float(file_fs)
     if fs is None or fs == file_fs:

@@ -443,7 +443,10 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     to the adaptation output, the summary modulation spectrum next to the modulation
     representation of one channel. A model whose output has no modulation axis
     (``output_kind == 'fct'``, e.g. Dau1996) has its ``(F, T)`` output in the bottom row
-    instead.
+    instead. For a binaural model (``model.binaural``, e.g. Breebaart2001: stages
+    ``(B, 2, F, T)``, output an EI map ``(B, F, T)`` for one characteristic delay and
+    level difference) the waveform panel shows both ears and the filterbank and
+    adaptation panels the left ear.
 
     Parameters
     ----------
@@ -456,7 +459,8 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
         The model that produced ``stages`` (its ``fs``, ``output_fs``, ``fc``, ``mfc`` and
         ``dboffset`` label the axes).
     x : Tensor or array, shape (T,) or (B, T), optional
-        The input signal; without it, the waveform panel is left out.
+        The input signal (``(2, T)`` or ``(B, 2, T)`` for a binaural model); without it,
+        the waveform panel is left out.
     channel : int, optional
         Auditory channel whose modulation representation is drawn; default the channel
         whose centre frequency is closest to 1 kHz.
@@ -484,6 +488,12 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     n_f = fc.size
     out = stages["out"]
     fct = getattr(model, "output_kind", None) == "fct"
+    binaural = bool(getattr(model, "binaural", False))
+    if binaural:  # the monaural panels show the left ear of the (..., 2, F, T) stages
+        stages = {k: v[..., 0, :, :] for k, v in stages.items()
+                  if k != "out" and isinstance(v, torch.Tensor | np.ndarray)
+                  and v.ndim == _numpy(out).ndim + 1 and v.shape[-3] == 2}
+        stages["out"] = out
     batched = (out[0].ndim == 3 if isinstance(out, list | tuple)
                else out.ndim == (3 if fct else 4))
     channel_stages = {k: v for k, v in stages.items()
@@ -503,18 +513,28 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     grid = fig.add_gridspec(3 if x is not None else 2, 2,
                             height_ratios=[1, 2, 2] if x is not None else [1, 1])
     row = 0
+    ear = ", left ear" if binaural else ""
     if x is not None:
-        plot_waveform(x, fs, ax=fig.add_subplot(grid[0, :]), batch=batch,
-                      dboffset=float(model.dboffset))
+        wave = _numpy(x)
+        ax = plot_waveform(wave[..., 0, :] if binaural else wave, fs,
+                           ax=fig.add_subplot(grid[0, :]), batch=batch,
+                           dboffset=float(model.dboffset))
+        if binaural:
+            right = _unbatch(wave[..., 1, :], 1, batch, "x")
+            ax.lines[0].set_label("left")
+            ax.plot(np.arange(right.size) / fs, right, linewidth=0.5, color="tab:red",
+                    alpha=0.7, label="right")
+            ax.legend(loc="upper right")
+            ax.set_title(ax.get_title().replace("Input,", "Input, left ear", 1))
         row = 1
     ax = plot_auditory_spectrogram(fb, fs, fc, ax=fig.add_subplot(grid[row, 0]), batch=batch)
-    ax.set_title(f"Auditory filterbank ('{fb_name}')")
+    ax.set_title(f"Auditory filterbank ('{fb_name}'{ear})")
     adt_fs = fs if adt.shape[-1] == n_fb else float(model.output_fs)
     plot_adaptation(adt, adt_fs, fc, ax=fig.add_subplot(grid[row, 1]), batch=batch,
-                    title=f"Adaptation ('{adt_name}')")
+                    title=f"Adaptation ('{adt_name}'{ear})")
     if fct:
         plot_adaptation(out, float(model.output_fs), fc, ax=fig.add_subplot(grid[row + 1, :]),
-                        batch=batch, title="Output ('out')")
+                        batch=batch, title="Output ('out'" + (", EI map)" if binaural else ")"))
         fig.suptitle(title if title is not None else type(model).__name__)
         return fig
     plot_modulation_spectrum(out, model.mfc, fc, ax=fig.add_subplot(grid[row + 1, 0]),

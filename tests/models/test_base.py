@@ -18,7 +18,8 @@ SMALL = {"dau1997": {"flow": 900, "fhigh": 1100, "subfs": 8000.0},
          "jepsen2008": {"flow": 900, "fhigh": 1100},
          "king2019": {"basef": 1000.0},
          "dau1996": {"flow": 900, "fhigh": 1100},
-         "osses2021": {"flow": 900, "fhigh": 1100, "subfs": 8000.0}}
+         "osses2021": {"flow": 900, "fhigh": 1100, "subfs": 8000.0},
+         "breebaart2001": {"flow": 900, "fhigh": 1100}}
 
 
 class Toy2020(AuditoryModel):
@@ -42,11 +43,11 @@ def _tone(n: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_every_model_is_an_auditory_model_with_vocabulary_keys(name):
+def test_every_model_is_an_auditory_model_with_vocabulary_keys(name, model_input):
     cls = MODELS[name]
     assert issubclass(cls, AuditoryModel) and cls.amt_function == name and cls.description
     model = cls(FS, dtype=torch.float64, **SMALL[name])
-    stages = model(_tone(800), return_stages=True)
+    stages = model(model_input(model, _tone(800)), return_stages=True)
     assert list(stages) == [*model.chain, "out"]
     assert set(model.chain) <= set(STAGE_VOCABULARY)
     order = list(STAGE_VOCABULARY)

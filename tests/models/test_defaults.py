@@ -14,9 +14,9 @@ REQUIRED = {"king2019": {"basef": 1000.0}}  # king2019 has no default analysis c
 
 @pytest.mark.parametrize("fs", RATES)
 @pytest.mark.parametrize("name", list(MODELS))
-def test_defaults_run_at_common_rates(name, fs):
+def test_defaults_run_at_common_rates(name, fs, model_input):
     model = MODELS[name](fs, **REQUIRED.get(name, {}))
-    out = model(torch.zeros(2, round(0.02 * fs)))
+    out = model(model_input(model, torch.zeros(2, round(0.02 * fs))))
     parts = out if isinstance(out, list) else [out]
     assert parts and all(bool(torch.isfinite(p).all()) for p in parts)
     assert float(model.fc.max()) < fs / 2

@@ -15,6 +15,13 @@ a characteristic interaural delay ``tau`` and a characteristic level difference 
    steady-state initial conditions; reference README quirk 15);
 5. compression ``exp(-|tau|/ptau) · rc_a · log(rc_b·y + 1)`` (natural log; the
    ``p(tau)`` weighting with ``ptau`` = 2.2 ms as in AMT, after Larsen et al.).
+
+The odd reflection of step 4 extrapolates the first and last samples as
+``2·x[0] - x[k]``: after an abrupt onset (a large difference right after a zero first
+sample) the smoothed ``y`` starts negative, and where ``rc_b·y + 1 < 0`` AMT's
+``log`` returns complex numbers (``log|rc_b·y + 1| + iπ``). Here the output is real:
+``log|rc_b·y + 1|``, AMT's real part (identical to AMT wherever AMT's output is real).
+Ramped stimuli never get there.
 """
 
 from __future__ import annotations
@@ -164,11 +171,17 @@ def eicell(x: torch.Tensor, fs: float, tau: float | torch.Tensor = 0.0,
             _checks.check_positive(value, name)
     difference, tau_f = _difference(x, fs, tau, ild)
     cells, n_t = difference.shape[x.ndim - 2:-1], x.shape[-1]
-    difference = difference.reshape(*x.shape[:-2], -1, n_t) ** 2
+    if n_t <= 3:
+        raise ValueError(f"x must be longer than 3 samples (the EI cell's zero-phase "
+                         f"smoothing, Octave's filtfilt, reflects 3 samples at each end), got "
+                         f"{n_t}")
+    difference = difference.reshape(*x.shape[:-2], tau_f.numel(), n_t) ** 2
     b, a = eicell_smoothing_coefficients(fs, tc)
     smoothed = octave_filtfilt(difference, b.to(x.device), a.to(x.device))
     weight = torch.exp(-tau_f.abs() / ptau) * rc_a
-    out = weight.to(x.dtype)[:, None] * torch.log(rc_b * smoothed + 1)
+    # |.|: AMT's real part where an onset makes the edge of the filtfilt output negative
+    # enough that rc_b·y + 1 < 0 (AMT then returns complex values; module docstring)
+    out = weight.to(x.dtype)[:, None] * torch.log(torch.abs(rc_b * smoothed + 1))
     return out.reshape(*x.shape[:-2], *cells, n_t)
 
 

@@ -86,7 +86,7 @@ class Breebaart2001(AuditoryModel):
         stages: a subset of ``{'afb', 'adt'}``.
     dtype : torch.dtype
         dtype of the stages' parameters and buffers (default float32; float64 reproduces
-        AMT to ~1e-15).
+        AMT to its own conditioning, ~1e-9 relative).
 
     Shape
     -----
@@ -160,8 +160,8 @@ class Breebaart2001(AuditoryModel):
         """
         return_stages = _checks.check_bool(return_stages, "return_stages")
         monaural = _checks.check_bool(monaural, "monaural")
-        x = _checks.check_signal(x, "x", ndim=(2, 3), dim_names="(2, T) or (B, 2, T)")
-        if x.shape[-2] != 2:
+        x = _checks.check_signal(x, "x", ndim=range(1, 64), dim_names="(2, T) or (B, 2, T)")
+        if x.ndim not in (2, 3) or x.shape[-2] != 2:
             raise ValueError(
                 f"{type(self).__name__} is binaural: x must have shape (2, T) or (B, 2, T) "
                 f"with the left and right ear along axis -2, got shape {tuple(x.shape)}; "

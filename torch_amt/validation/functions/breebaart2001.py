@@ -103,10 +103,11 @@ def breebaart2001(ctx: Context, args: list, nargout: int) -> tuple:
     keyvals = dict(parsed.keyvals)
     for key in _IGNORED_BY_AMT:
         keyvals.pop(key, None)
-    positional_fhigh = len(args) > 5 and not isinstance(args[5], str)
-    keyed_fhigh = any(isinstance(a, str) and a == "fhigh" for a in args[4:])
-    if positional_fhigh and not keyed_fhigh:
-        keyvals.pop("fhigh")  # AMT's importdefaults reset it to 8000 Hz
+    rest = list(args[4:])
+    positional = next((i for i, a in enumerate(rest) if isinstance(a, str)), len(rest))
+    keyed_fhigh = any(isinstance(a, str) and a == "fhigh" for a in rest[positional::2])
+    if positional >= 2 and not keyed_fhigh:
+        keyvals.pop("fhigh", None)  # AMT's importdefaults reset it to 8000 Hz
     try:
         options = Breebaart2001.amt_options(parsed.flags, keyvals)
     except ValueError as err:
