@@ -41,7 +41,6 @@ import math
 import os
 import shlex
 import sys
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +49,9 @@ import numpy as np
 import torch
 
 import torch_amt
-from torch_amt.io import MixdownWarning, demo_sound, load_audio, resample, set_level
-from torch_amt.levels import dbspl, rescale_dboffset
+from torch_amt.io import apply_level, demo_sound, read_input
+from torch_amt.levels import dbspl
+from torch_amt.xr import model_parameters
 
 __all__ = ["UsageError", "main"]
 
@@ -255,25 +255,12 @@ def _read_inputs(args: argparse.Namespace, note) -> list[_Input]:
     inputs = []
     for path in args.audio:
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", MixdownWarning)
-                x, file_fs = load_audio(path, channel=args.channel)
+            x, fs, file_fs, notes = read_input(path, fs=args.fs, channel=args.channel)
         except (FileNotFoundError, ValueError) as err:
             raise UsageError(str(err)) from err
-        for warning in caught:
-            if issubclass(warning.category, MixdownWarning):
-                note(f"{warning.message} with --channel N")
-            else:
-                warnings.warn(warning.message, warning.category, stacklevel=2)
-        if not bool(torch.isfinite(x).all()):
-            raise UsageError(f"{path}: the audio holds NaN or infinite samples")
-        fs = args.fs or file_fs
-        if fs != file_fs:
-            try:
-                x = resample(x, file_fs, fs)
-            except ValueError as err:
-                raise UsageError(f"{path}: {err}") from err
-            note(f"resampled {path} from {file_fs:g} Hz to {fs:g} Hz")
+        for message in notes:
+            note(f"{message} with --channel N" if message.endswith("choose one channel")
+                 else message)
         inputs.append(_Input(path, Path(path).stem, x, fs, file_fs, fs != file_fs))
     return inputs
 
@@ -306,21 +293,6 @@ def _make_model(name: str, fs: float, dtype: torch.dtype, device: str,
     return model.to(device)
 
 
-def _model_parameters(model: torch.nn.Module) -> dict:
-    """The public scalar settings of a model (its constructor options, as stored)."""
-    params = {}
-    for key, value in vars(model).items():
-        if key.startswith("_") or key == "training":
-            continue
-        if isinstance(value, (bool, int, float, str)) or value is None:
-            params[key] = value
-        elif isinstance(value, (tuple, list)) and all(isinstance(v, (int, float)) for v in value):
-            params[key] = list(value)
-    for key in ("fs", "output_fs", "dboffset"):
-        params[key] = float(getattr(model, key))
-    return params
-
-
 def _prepare_signal(args: argparse.Namespace, item: _Input, model: torch.nn.Module
                     ) -> torch.Tensor:
     dboffset = float(model.dboffset)
@@ -328,13 +300,9 @@ def _prepare_signal(args: argparse.Namespace, item: _Input, model: torch.nn.Modu
         if item.label == "demo":
             level = DEMO_LEVEL_DB if args.level_db is None else args.level_db
             return demo_sound(item.fs, DEMO_DURATION, level_db=level, dboffset=dboffset)
-        if args.level_db is not None:
-            return set_level(item.x, args.level_db, dboffset)
+        return apply_level(item.x, dboffset, level_db=args.level_db, dboffset=args.dboffset)
     except ValueError as err:
         raise UsageError(f"{item.label}: {err}") from err
-    if args.dboffset is not None:
-        return rescale_dboffset(item.x, args.dboffset, dboffset)
-    return item.x
 
 
 def _save_npz(path: Path, item: _Input, x: torch.Tensor, stages: dict, model: torch.nn.Module,
@@ -379,7 +347,7 @@ def _save_npz(path: Path, item: _Input, x: torch.Tensor, stages: dict, model: to
         "level_db": np.float64(level_db),
         "model": np.str_(args.model),
         "output_kind": np.str_(model.output_kind),
-        "parameters": np.str_(json.dumps(_model_parameters(model), default=str)),
+        "parameters": np.str_(json.dumps(model_parameters(model), default=str)),
         "provenance": np.str_(json.dumps(provenance, default=str)),
     }
     if args.stages:
