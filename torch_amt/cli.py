@@ -6,6 +6,9 @@ Subcommands
     Run a model on sound files, or on the built-in demo sound (:func:`torch_amt.io.demo_sound`)
     when no file is given; save the outputs (``--out``, ``.npz``) and the standard figure
     (``--plot``, :func:`torch_amt.plot.plot_model`).
+``torch-amt run MODEL DIR_OR_GLOB... --out STORE.zarr [--workers N | --scheduler ADDRESS]``
+    Run a model over a corpus on Dask into one Zarr store (:mod:`torch_amt.corpus`): one
+    task per file, resumable, failures reported per file; long files chunk by chunk.
 ``torch-amt models``
     List the models.
 ``torch-amt validate``
@@ -112,6 +115,26 @@ def _model_option(text: str) -> tuple[str, object]:
         return key, value
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {number}")
+    return number
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a duration in s, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive duration in s, got {value}")
+    return number
+
+
 def _finite(value: str) -> float:
     try:
         number = float(value)
@@ -154,8 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--param", type=_model_option, action="append", default=[],
                      metavar="KEY=VALUE", help="model option passed to the model's constructor "
                      "(repeatable; VALUE a Python literal or a word), e.g. -p fhigh=7000")
-    run.add_argument("--out", metavar="FILE.npz",
-                     help="save outputs, fc, mfc, parameters and provenance")
+    run.add_argument("--out", metavar="FILE.npz|STORE.zarr",
+                     help="save outputs, fc, mfc, parameters and provenance; a name ending "
+                     "in .zarr runs the files on a Dask cluster into one Zarr store (one group "
+                     "per file, resumable; see torch_amt.corpus)")
+    cluster = run.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="with --out STORE.zarr: local Dask worker processes (default: "
+                         "the number of CPU cores)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="with --out STORE.zarr: run on this Dask scheduler "
+                         "(e.g. tcp://host:8786) instead of a local cluster")
+    run.add_argument("--chunk-seconds", type=_positive_seconds, default=60.0, metavar="S",
+                     help="with --out STORE.zarr: files longer than S seconds are processed "
+                     "chunk by chunk (bounded memory) by models that can stream (default 60)")
     run.add_argument("--plot", metavar="FILE.png", help="save the standard figure")
     run.add_argument("--stages", action="store_true",
                      help="also save every intermediate stage in the .npz (stage_<name>)")
@@ -374,10 +409,54 @@ def _save_plot(path: Path, stages: dict, model: torch.nn.Module, x: torch.Tensor
     fig.savefig(path, dpi=100)
 
 
+def _is_corpus_run(args: argparse.Namespace) -> bool:
+    return (args.out is not None and args.out.rstrip("/" + os.sep).endswith(".zarr")) or \
+        args.workers is not None or args.scheduler is not None
+
+
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    """``run MODEL DIR_OR_GLOB... --out STORE.zarr``: :func:`torch_amt.corpus.process`."""
+    if args.out is None or not args.out.rstrip("/" + os.sep).endswith(".zarr"):
+        raise UsageError("--workers/--scheduler run files into a Zarr store: give "
+                         "--out STORE.zarr")
+    for option, given in (("--plot", args.plot is not None), ("--stages", args.stages),
+                          ("--device cuda", args.device != "cpu")):
+        if given:
+            raise UsageError(f"{option} is not available with --out STORE.zarr")
+    if not args.audio:
+        raise UsageError("--out STORE.zarr needs sound files, directories or glob patterns")
+    try:
+        from torch_amt import corpus
+    except ImportError as err:
+        raise UsageError(f"--out STORE.zarr needs the corpus extra (pip install "
+                         f"'torch_amt[corpus]'): {err}") from err
+    options = _model_options(args.model, args.param)
+    if args.fs is not None:
+        _make_model(args.model, args.fs, getattr(torch, args.dtype), "cpu", options)
+    try:
+        result = corpus.process(args.audio, args.model, store=args.out, client=args.scheduler,
+                                workers=args.workers, fs=args.fs, channel=args.channel,
+                                level_db=args.level_db, dboffset=args.dboffset,
+                                dtype=args.dtype, chunk_seconds=args.chunk_seconds, **options)
+    except (FileNotFoundError, ValueError) as err:
+        raise UsageError(str(err)) from err
+    for path, notes in result.notes.items():
+        for message in notes:
+            print(f"{PROG}: note: {path}: {message}", file=sys.stderr)
+    print(f"{args.out}: {len(result.done)} file(s) done, {len(result.skipped)} already "
+          f"complete, {len(result.failed)} failed")
+    if result.failed:
+        raise _Failure(f"{len(result.failed)} file(s) failed: "
+                       + "; ".join(f"{p}: {r}" for p, r in result.failed.items()))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from tqdm import tqdm
 
     _model_class(args.model)  # an unknown model fails before any file is read
+    if _is_corpus_run(args):
+        return _cmd_corpus(args)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: CUDA is not available on this machine")
     if not args.audio and args.dboffset is not None:

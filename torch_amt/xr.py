@@ -115,7 +115,7 @@ def _ragged(out: Sequence[torch.Tensor], mfc: Sequence) -> tuple[np.ndarray, np.
 
 
 def to_xarray(model: torch.nn.Module, out, *, batch: Sequence | None = None,
-              name: str = "out", attrs: dict[str, Any] | None = None):
+              name: str = "out", attrs: dict[str, Any] | None = None, start: int = 0):
     """The output of ``model`` as an :class:`xarray.Dataset`.
 
     Parameters
@@ -131,6 +131,9 @@ def to_xarray(model: torch.nn.Module, out, *, batch: Sequence | None = None,
         Name of the data variable (default ``'out'``).
     attrs : dict, optional
         More dataset attributes (e.g. the input file and its level).
+    start : int
+        Index of the first output sample (a chunk of a longer output: its ``time``
+        coordinate starts at ``start / output_fs``).
 
     Returns
     -------
@@ -182,7 +185,7 @@ def to_xarray(model: torch.nn.Module, out, *, batch: Sequence | None = None,
     if "fc" in shape:
         coords["fc"] = ("fc", fc, {"units": "Hz", "long_name": "auditory channel centre "
                                                               "frequency"})
-    coords["time"] = ("time", np.arange(shape["time"]) / float(model.output_fs),
+    coords["time"] = ("time", (start + np.arange(shape["time"])) / float(model.output_fs),
                       {"units": "s", "long_name": "time"})
     if "modulation" in shape:
         coords["modulation"] = ("modulation", np.arange(shape["modulation"]),
