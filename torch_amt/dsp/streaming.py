@@ -50,8 +50,8 @@ from torch_amt.dsp import fft as _fft
 from torch_amt.dsp import iir as _iir
 from torch_amt.dsp.adaptloop import adaptloop_recurrence as _adaptloop_kernel
 
-__all__ = ["NotStreamableError", "StreamState", "adaptloop_recurrence", "concat_time",
-           "fftconvolve", "lfilter", "lfilter_envelope", "stream_call"]
+__all__ = ["ENVELOPE_ROWS", "NotStreamableError", "StreamState", "adaptloop_recurrence",
+           "concat_time", "fftconvolve", "lfilter", "lfilter_envelope", "stream_call"]
 
 
 class NotStreamableError(RuntimeError):
@@ -222,9 +222,11 @@ def _final_state(x_tail, y_tail, b, a, lead) -> torch.Tensor:
 
 
 def _tail(previous: torch.Tensor, new: torch.Tensor, order: int) -> torch.Tensor:
+    """The last ``order`` samples of ``previous`` then ``new``, as a copy (a view would
+    keep the whole chunk alive in the state)."""
     if new.shape[-1] >= order:
-        return new[..., new.shape[-1] - order:]
-    return torch.cat([previous, new], dim=-1)[..., -order:]
+        return new[..., new.shape[-1] - order:].clone()
+    return torch.cat([previous, new], dim=-1)[..., -order:].clone()
 
 
 def lfilter(x: torch.Tensor, b, a, zi: torch.Tensor | None = None) -> torch.Tensor:
@@ -279,10 +281,24 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     if _TAPE.get() is None:
         return _iir.lfilter_envelope(x, b, a, index, keep_real, factor, gain, dtype)
     dtype = x.dtype if dtype is None else dtype
-    y = lfilter(x[..., index, :], b, a)
-    if gain is not None:
-        y = y * gain.to(y.device)[:, None]
-    return torch.where(keep_real[:, None], y.real, factor * y.abs()).to(dtype)
+    out = x.new_empty(*x.shape[:-2], index.numel(), x.shape[-1], dtype=dtype)
+    # a few rows at a time: the complex outputs of the composition (which the fused
+    # kernel never materialises) then take the memory of ENVELOPE_ROWS rows only
+    for start in range(0, index.numel(), ENVELOPE_ROWS):
+        rows = slice(start, start + ENVELOPE_ROWS)
+        y = lfilter(x[..., index[rows], :], b[rows], a[rows])
+        re, im = (y.real, y.imag) if y.is_complex() else (y, torch.zeros_like(y))
+        if gain is not None:
+            g = gain.to(device=y.device, dtype=re.dtype)[rows, None]
+            re, im = re * g, im * g
+        # the fused kernel's readout, operation for operation: Re w, or factor·sqrt(re²+im²)
+        magnitude = factor * torch.sqrt(re * re + im * im)
+        out[..., rows, :] = torch.where(keep_real[rows, None], re, magnitude)
+    return out
+
+
+ENVELOPE_ROWS = 16
+"""Rows per :func:`lfilter` call of the streamed :func:`lfilter_envelope`."""
 
 
 # --------------------------------------------------------------------------- adaptation
@@ -348,5 +364,5 @@ def fftconvolve(x: torch.Tensor, h: torch.Tensor, length: int | None = None) -> 
     keep = h.shape[-1] - 1
     previous = x.new_zeros(*x.shape[:-1], keep) if slot is None else slot.x_tail
     joined = torch.cat([previous, x], dim=-1)
-    tape.put(_FIRSlot(joined[..., joined.shape[-1] - keep:]))
+    tape.put(_FIRSlot(joined[..., joined.shape[-1] - keep:].clone()))
     return _fft.fftconvolve(joined, h, joined.shape[-1])[..., keep:]
