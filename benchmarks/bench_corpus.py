@@ -10,7 +10,7 @@ from the repository root (needs the ``corpus`` extra).
   time is the steady state: files per second of wall clock.
 * Memory: a WAV of ``S`` seconds through Dau1997 (16 kHz, float32) in a fresh process:
   ``stream`` reads it block by block and runs ``model.stream`` on chunks of
-  ``--chunk-seconds`` (outputs dropped: the model's own memory); ``zarr`` is the same
+  ``--chunk-seconds`` (2 s; outputs dropped: the model's own memory); ``zarr`` is the same
   through :func:`torch_amt.corpus.process_file` into a Zarr store (what
   ``torch-amt run ... --out STORE.zarr`` does); ``whole`` is one ``forward`` on the whole
   signal, for comparison. The peak is the growth of the process's peak RSS (``VmHWM``)
@@ -138,9 +138,9 @@ def memory(seconds: float, mode: str, chunk_seconds: float, fs: int = 16000) -> 
 
 
 def main(quick: bool = False, files: int | None = None,
-         memory_seconds: tuple[float, ...] | None = None, chunk_seconds: float = 10.0) -> str:
-    files = files or (4 if quick else 16)
-    memory_seconds = memory_seconds or ((20.0, 40.0) if quick else (60.0, 120.0, 240.0))
+         memory_seconds: tuple[float, ...] | None = None, chunk_seconds: float = 2.0) -> str:
+    files = files or (4 if quick else 8)
+    memory_seconds = memory_seconds or ((20.0, 40.0) if quick else (30.0, 60.0, 120.0))
     load = machine_load()
     tables = [write_results("corpus_throughput", throughput(files),
                             f"Corpus throughput, Dau1997 on 1-s 16-kHz files ({load})",
@@ -160,7 +160,7 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--files", type=int)
     parser.add_argument("--memory-seconds", type=float, nargs="+")
-    parser.add_argument("--chunk-seconds", type=float, default=10.0)
+    parser.add_argument("--chunk-seconds", type=float, default=2.0)
     args = parser.parse_args()
     print(main(args.quick, args.files, tuple(args.memory_seconds or ()) or None,
                args.chunk_seconds))

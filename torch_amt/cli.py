@@ -188,9 +188,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--scheduler", metavar="ADDRESS",
                          help="with --out STORE.zarr: run on this Dask scheduler "
                          "(e.g. tcp://host:8786) instead of a local cluster")
-    run.add_argument("--chunk-seconds", type=_positive_seconds, default=10.0, metavar="S",
+    run.add_argument("--chunk-seconds", type=_positive_seconds, default=2.0, metavar="S",
                      help="with --out STORE.zarr: files longer than S seconds are processed "
-                     "chunk by chunk (bounded memory) by models that can stream (default 10)")
+                     "chunk by chunk (bounded memory) by models that can stream (default 2)")
     run.add_argument("--plot", metavar="FILE.png", help="save the standard figure")
     run.add_argument("--stages", action="store_true",
                      help="also save every intermediate stage in the .npz (stage_<name>)")

@@ -93,7 +93,7 @@ class Job:
     level_db: float | None = None
     dboffset: float | None = None
     dtype: str = "float32"
-    chunk_seconds: float | None = 10.0
+    chunk_seconds: float | None = 2.0
 
     def signature(self) -> str:
         """The settings that determine a file's result, as JSON (the store excluded)."""
@@ -391,7 +391,7 @@ def process_file(job: Job, path: str, key: str) -> dict[str, Any]:
 def process(paths, model_name: str, *, store: str | os.PathLike = "out.zarr", client=None,
             workers: int | None = None, fs: float | None = None, channel: str | int = "mix",
             level_db: float | None = None, dboffset: float | None = None,
-            dtype: str = "float32", chunk_seconds: float | None = 10.0,
+            dtype: str = "float32", chunk_seconds: float | None = 2.0,
             progress: bool = True, **model_options) -> CorpusResult:
     """Run a model over many sound files on Dask; results in a Zarr store.
 
