@@ -201,3 +201,22 @@ def test_corpus_refuses_streaming_for_non_causal_models() -> None:
     assert "outerear" in model.stream_refusal()
     with pytest.raises(NotStreamableError):
         model.stream(torch.zeros(10))
+
+
+def test_audio_blocks_equal_load_audio(tmp_path):
+    from torch_amt.io import MixdownWarning, audio_blocks, load_audio
+
+    path = str(tmp_path / "s.wav")
+    _write(path, 0.01, 16000, 2, "PCM_24", 6)
+    for channel in ("mix", 1):
+        whole, _ = load_audio(path, channel=channel)
+        blocks = list(audio_blocks(path, 37, channel=channel))
+        assert max(b.numel() for b in blocks) == 37
+        assert torch.equal(torch.cat(blocks), whole)
+    anti = str(tmp_path / "anti.wav")
+    tone = np.sin(np.arange(800) * 0.1)[:, None] * [0.5, -0.5]
+    soundfile.write(anti, tone, 16000, subtype="FLOAT")
+    with pytest.warns(MixdownWarning, match="cancel"):
+        list(audio_blocks(anti, 100))
+    with pytest.raises(ValueError, match="channel 2 does not exist"):
+        list(audio_blocks(path, 100, channel=2))
