@@ -6,6 +6,9 @@ Subcommands
     Run a model on sound files, or on the built-in demo sound (:func:`torch_amt.io.demo_sound`)
     when no file is given; save the outputs (``--out``, ``.npz``) and the standard figure
     (``--plot``, :func:`torch_amt.plot.plot_model`).
+``torch-amt run MODEL DIR_OR_GLOB... --out STORE.zarr [--workers N | --scheduler ADDRESS]``
+    Run a model over a corpus on Dask into one Zarr store (:mod:`torch_amt.corpus`): one
+    task per file, resumable, failures reported per file; long files chunk by chunk.
 ``torch-amt models``
     List the models.
 ``torch-amt validate``
@@ -48,7 +51,6 @@ import math
 import os
 import shlex
 import sys
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +59,9 @@ import numpy as np
 import torch
 
 import torch_amt
-from torch_amt.io import MixdownWarning, demo_sound, load_audio, resample, set_level
-from torch_amt.levels import dbspl, rescale_dboffset
+from torch_amt.io import apply_level, demo_sound, read_input
+from torch_amt.levels import dbspl
+from torch_amt.xr import model_parameters
 
 __all__ = ["UsageError", "main"]
 
@@ -119,6 +122,26 @@ def _model_option(text: str) -> tuple[str, object]:
         return key, value
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {number}")
+    return number
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a duration in s, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive duration in s, got {value}")
+    return number
+
+
 def _finite(value: str) -> float:
     try:
         number = float(value)
@@ -161,8 +184,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--param", type=_model_option, action="append", default=[],
                      metavar="KEY=VALUE", help="model option passed to the model's constructor "
                      "(repeatable; VALUE a Python literal or a word), e.g. -p fhigh=7000")
-    run.add_argument("--out", metavar="FILE.npz",
-                     help="save outputs, fc, mfc, parameters and provenance")
+    run.add_argument("--out", metavar="FILE.npz|STORE.zarr",
+                     help="save outputs, fc, mfc, parameters and provenance; a name ending "
+                     "in .zarr runs the files on a Dask cluster into one Zarr store (one group "
+                     "per file, resumable; see torch_amt.corpus)")
+    cluster = run.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="with --out STORE.zarr: local Dask worker processes (default: "
+                         "the number of CPU cores)")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="with --out STORE.zarr: run on this Dask scheduler "
+                         "(e.g. tcp://host:8786) instead of a local cluster")
+    run.add_argument("--chunk-seconds", type=_positive_seconds, default=2.0, metavar="S",
+                     help="with --out STORE.zarr: files longer than S seconds are processed "
+                     "chunk by chunk (bounded memory) by models that can stream (default 2)")
     run.add_argument("--plot", metavar="FILE.png", help="save the standard figure")
     run.add_argument("--stages", action="store_true",
                      help="also save every intermediate stage in the .npz (stage_<name>)")
@@ -290,27 +325,15 @@ def _read_inputs(args: argparse.Namespace, note, binaural: bool = False) -> list
     inputs = []
     for path in args.audio:
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", MixdownWarning)
-                x, file_fs = load_audio(path, channel="all" if binaural else args.channel)
+            x, fs, file_fs, notes = read_input(
+                path, fs=args.fs, channel="all" if binaural else args.channel)
         except (FileNotFoundError, ValueError) as err:
             raise UsageError(str(err)) from err
         if binaural:
             x = _binaural_input(path, x, args.model, note)
-        for warning in caught:
-            if issubclass(warning.category, MixdownWarning):
-                note(f"{warning.message} with --channel N")
-            else:
-                warnings.warn(warning.message, warning.category, stacklevel=2)
-        if not bool(torch.isfinite(x).all()):
-            raise UsageError(f"{path}: the audio holds NaN or infinite samples")
-        fs = args.fs or file_fs
-        if fs != file_fs:
-            try:
-                x = resample(x, file_fs, fs)
-            except ValueError as err:
-                raise UsageError(f"{path}: {err}") from err
-            note(f"resampled {path} from {file_fs:g} Hz to {fs:g} Hz")
+        for message in notes:
+            note(f"{message} with --channel N" if message.endswith("choose one channel")
+                 else message)
         inputs.append(_Input(path, Path(path).stem, x, fs, file_fs, fs != file_fs))
     return inputs
 
@@ -343,21 +366,6 @@ def _make_model(name: str, fs: float, dtype: torch.dtype, device: str,
     return model.to(device)
 
 
-def _model_parameters(model: torch.nn.Module) -> dict:
-    """The public scalar settings of a model (its constructor options, as stored)."""
-    params = {}
-    for key, value in vars(model).items():
-        if key.startswith("_") or key == "training":
-            continue
-        if isinstance(value, (bool, int, float, str)) or value is None:
-            params[key] = value
-        elif isinstance(value, (tuple, list)) and all(isinstance(v, (int, float)) for v in value):
-            params[key] = list(value)
-    for key in ("fs", "output_fs", "dboffset"):
-        params[key] = float(getattr(model, key))
-    return params
-
-
 def _prepare_signal(args: argparse.Namespace, item: _Input, model: torch.nn.Module
                     ) -> torch.Tensor:
     """The model's input: the demo sound (both ears for a binaural model) or the file's
@@ -369,14 +377,12 @@ def _prepare_signal(args: argparse.Namespace, item: _Input, model: torch.nn.Modu
             level = DEMO_LEVEL_DB if args.level_db is None else args.level_db
             x = demo_sound(item.fs, DEMO_DURATION, level_db=level, dboffset=dboffset)
             return torch.stack([x, x]) if getattr(model, "binaural", False) else x
-        if args.level_db is not None:
-            return set_level(item.x.reshape(1, -1), args.level_db, dboffset).reshape(
-                item.x.shape)
+        # one gain for all channels of a signal (a binaural input keeps its level
+        # differences between the ears)
+        return apply_level(item.x.reshape(1, -1), dboffset, level_db=args.level_db,
+                           dboffset=args.dboffset).reshape(item.x.shape)
     except ValueError as err:
         raise UsageError(f"{item.label}: {err}") from err
-    if args.dboffset is not None:
-        return rescale_dboffset(item.x, args.dboffset, dboffset)
-    return item.x
 
 
 def _save_npz(path: Path, item: _Input, x: torch.Tensor, stages: dict, model: torch.nn.Module,
@@ -421,7 +427,7 @@ def _save_npz(path: Path, item: _Input, x: torch.Tensor, stages: dict, model: to
         "level_db": np.float64(level_db),
         "model": np.str_(args.model),
         "output_kind": np.str_(model.output_kind),
-        "parameters": np.str_(json.dumps(_model_parameters(model), default=str)),
+        "parameters": np.str_(json.dumps(model_parameters(model), default=str)),
         "provenance": np.str_(json.dumps(provenance, default=str)),
     }
     if args.stages:
@@ -448,11 +454,58 @@ def _save_plot(path: Path, stages: dict, model: torch.nn.Module, x: torch.Tensor
     fig.savefig(path, dpi=100)
 
 
+def _is_corpus_run(args: argparse.Namespace) -> bool:
+    return (args.out is not None and args.out.rstrip("/" + os.sep).endswith(".zarr")) or \
+        args.workers is not None or args.scheduler is not None
+
+
+def _cmd_corpus(args: argparse.Namespace) -> int:
+    """``run MODEL DIR_OR_GLOB... --out STORE.zarr``: :func:`torch_amt.corpus.process`."""
+    if args.out is None or not args.out.rstrip("/" + os.sep).endswith(".zarr"):
+        raise UsageError("--workers/--scheduler run files into a Zarr store: give "
+                         "--out STORE.zarr")
+    for option, given in (("--plot", args.plot is not None), ("--stages", args.stages),
+                          ("--device cuda", args.device != "cpu")):
+        if given:
+            raise UsageError(f"{option} is not available with --out STORE.zarr")
+    if not args.audio:
+        raise UsageError("--out STORE.zarr needs sound files, directories or glob patterns")
+    try:
+        from torch_amt import corpus
+    except ImportError as err:
+        raise UsageError(f"--out STORE.zarr needs the corpus extra (pip install "
+                         f"'torch_amt[corpus]'): {err}") from err
+    options = _model_options(args.model, args.param)
+    if args.fs is not None:
+        _make_model(args.model, args.fs, getattr(torch, args.dtype), "cpu", options)
+    try:
+        result = corpus.process(args.audio, args.model, store=args.out, client=args.scheduler,
+                                workers=args.workers, fs=args.fs, channel=args.channel,
+                                level_db=args.level_db, dboffset=args.dboffset,
+                                dtype=args.dtype, chunk_seconds=args.chunk_seconds, **options)
+    except (FileNotFoundError, ValueError) as err:
+        raise UsageError(str(err)) from err
+    for path, notes in result.notes.items():
+        for message in notes:
+            print(f"{PROG}: note: {path}: {message}", file=sys.stderr)
+    print(f"{args.out}: {len(result.done)} file(s) done, {len(result.skipped)} already "
+          f"complete, {len(result.failed)} failed")
+    if result.failed:
+        raise _Failure(f"{len(result.failed)} file(s) failed: "
+                       + "; ".join(f"{p}: {r}" for p, r in result.failed.items()))
+    return 0
+
+
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from tqdm import tqdm
 
     binaural = bool(getattr(_model_class(args.model), "binaural", False))  # an unknown model
     # fails before any file is read
+    if _is_corpus_run(args):
+        if binaural:
+            raise UsageError(f"--out *.zarr: corpus runs of the binaural {args.model} are not "
+                             "supported yet; write .npz files instead")
+        return _cmd_corpus(args)
     if args.device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--device cuda: CUDA is not available on this machine")
     if not args.audio and args.dboffset is not None:

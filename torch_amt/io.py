@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from fractions import Fraction
 
 import numpy as np
@@ -30,10 +31,10 @@ import soundfile
 import torch
 
 from torch_amt._checks import check_fs, check_positive, check_signal
-from torch_amt.levels import DBSPL_AMT, dbspl_to_rms, setdbspl
+from torch_amt.levels import DBSPL_AMT, dbspl_to_rms, rescale_dboffset, setdbspl
 
-__all__ = ["MixdownWarning", "ResampleWarning", "demo_sound", "load_audio", "resample",
-           "set_level"]
+__all__ = ["MixdownWarning", "ResampleWarning", "apply_level", "audio_blocks", "demo_sound",
+           "load_audio", "read_input", "resample", "set_level"]
 
 # libsndfile subtypes read as integers, with the integer dtype soundfile returns them in
 # and the full-scale value that maps to 1.0. soundfile left-justifies 8-bit data in
@@ -111,19 +112,9 @@ def load_audio(
     if data.shape[0] == 0:
         raise ValueError(f"audio file {path} holds no samples")
     samples = data.astype(np.float64) / full_scale
-    n_channels = samples.shape[1]
+    mono = _select_channel(path, samples, channel)
     if channel == "mix":
-        mono = samples.mean(axis=1)
         _warn_if_mixdown_cancels(path, samples, mono)
-    elif channel == "all":
-        mono = samples.T
-    elif isinstance(channel, (int, np.integer)) and not isinstance(channel, bool):
-        if not -n_channels <= channel < n_channels:
-            raise ValueError(f"channel {channel} does not exist in {path}, which has "
-                             f"{n_channels} channel(s) (valid: 0..{n_channels - 1} or 'mix')")
-        mono = samples[:, channel]
-    else:
-        raise ValueError(f"channel must be 'all', 'mix' or a channel index, got {channel!r}")
     x = torch.from_numpy(np.ascontiguousarray(mono))
     file_fs = float(file_fs)
     if fs is None or fs == file_fs:
@@ -131,6 +122,175 @@ def load_audio(
     warnings.warn(f"resampled {path} from {file_fs:g} Hz to {fs:g} Hz",
                   ResampleWarning, stacklevel=2)
     return resample(x, file_fs, fs), fs
+
+
+def _select_channel(path: str, samples: np.ndarray, channel: str | int) -> np.ndarray:
+    """``samples (T, C)`` mixed down (``'mix'``: the mean) or one channel, ``(T,)``; or
+    every channel (``'all'``), ``(C, T)``."""
+    n_channels = samples.shape[1]
+    if channel == "mix":
+        return samples.mean(axis=1)
+    if channel == "all":
+        return samples.T
+    if isinstance(channel, (int, np.integer)) and not isinstance(channel, bool):
+        if not -n_channels <= channel < n_channels:
+            raise ValueError(f"channel {channel} does not exist in {path}, which has "
+                             f"{n_channels} channel(s) (valid: 0..{n_channels - 1} or 'mix')")
+        return samples[:, channel]
+    raise ValueError(f"channel must be 'all', 'mix' or a channel index, got {channel!r}")
+
+
+def audio_blocks(path: str | os.PathLike, blocksize: int, *,
+                 channel: str | int = "mix") -> Iterator[torch.Tensor]:
+    """The signal of :func:`load_audio` (``fs=None``), ``blocksize`` samples at a time.
+
+    The blocks hold the same float64 values as ``load_audio(path, channel=channel)``
+    (the same conversion, row by row), read from the file one block at a time, so a
+    long recording never sits in memory whole. The :class:`MixdownWarning` is issued
+    after the last block, from the energies of the whole file.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Sound file.
+    blocksize : int
+        Samples per block (the last block may be shorter).
+    channel : "mix" or int
+        As :func:`load_audio`.
+
+    Yields
+    ------
+    Tensor, float64, shape (blocksize,)
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`load_audio`.
+    """
+    path = os.fspath(path)
+    blocksize = int(check_positive(blocksize, "blocksize", integer=True))
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"audio file not found: {path}")
+    try:
+        sound = soundfile.SoundFile(path)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as err:
+        raise ValueError(f"cannot read audio from {path}: {_one_line(err)}") from None
+    with sound:
+        if sound.frames == 0:
+            raise ValueError(f"audio file {path} holds no samples")
+        int_dtype, full_scale = _INTEGER_SUBTYPES.get(sound.subtype, ("float64", 1.0))
+        energy = np.zeros(sound.channels)
+        mixed = 0.0
+        for data in sound.blocks(blocksize, dtype=int_dtype, always_2d=True):
+            samples = data.astype(np.float64) / full_scale
+            mono = _select_channel(path, samples, channel)
+            energy += np.sum(samples ** 2, axis=0)
+            mixed += float(np.sum(mono ** 2))
+            yield torch.from_numpy(np.ascontiguousarray(mono))
+    if channel == "mix" and sound.channels > 1 and energy.max() > 0 \
+            and mixed < energy.max() * 1e-2:
+        drop = -10 * math.log10(max(mixed / energy.max(), 1e-300))
+        warnings.warn(f"{path}: the mix of its {sound.channels} channels is {drop:.0f} dB "
+                      "below its loudest channel (the channels cancel); choose one channel",
+                      MixdownWarning, stacklevel=2)
+
+
+def read_input(path: str | os.PathLike, *, fs: float | None = None,
+               channel: str | int = "mix") -> tuple[torch.Tensor, float, float, list[str]]:
+    """Read a sound file for a model, as ``torch-amt run`` does.
+
+    :func:`load_audio` (the channel mix or one channel), a check that every sample is
+    finite, then :func:`resample` to ``fs`` when the file has another rate.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        Sound file.
+    fs : float, optional
+        Sampling rate of the model in Hz (default: the file's).
+    channel : "mix" or int
+        As :func:`load_audio`.
+
+    Returns
+    -------
+    x : Tensor, float64, shape (T,)
+    fs : float
+        Rate of ``x`` in Hz.
+    file_fs : float
+        Rate of the file in Hz.
+    notes : list of str
+        What a person should know: a mixdown that cancels (:class:`MixdownWarning`), a
+        resampling.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        If it cannot be read, holds non-finite samples, or cannot be resampled to ``fs``;
+        the message names the file.
+    """
+    path = os.fspath(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", MixdownWarning)
+        x, file_fs = load_audio(path, channel=channel)
+    notes = []
+    for warning in caught:
+        if issubclass(warning.category, MixdownWarning):
+            notes.append(str(warning.message))
+        else:
+            warnings.warn(warning.message, warning.category, stacklevel=2)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{path}: the audio holds NaN or infinite samples")
+    fs = file_fs if fs is None else check_fs(fs)
+    if fs != file_fs:
+        try:
+            x = resample(x, file_fs, fs)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from err
+        notes.append(f"resampled {path} from {file_fs:g} Hz to {fs:g} Hz")
+    return x, fs, file_fs, notes
+
+
+def apply_level(x: torch.Tensor, model_dboffset: float, *, level_db: float | None = None,
+                dboffset: float | None = None, rms: float | None = None) -> torch.Tensor:
+    """The level handling of ``torch-amt run``: give ``x`` a level or move it between
+    conventions (at most one of ``level_db`` and ``dboffset``).
+
+    Parameters
+    ----------
+    x : Tensor, shape (..., T)
+        Signal read from a file.
+    model_dboffset : float
+        Level convention of the model (an rms of 1 is this many dB SPL).
+    level_db : float, optional
+        Scale ``x`` to this rms level in dB SPL (:func:`set_level`).
+    dboffset : float, optional
+        The convention of ``x``: rescale it to the model's, keeping its physical level
+        (:func:`torch_amt.levels.rescale_dboffset`).
+    rms : float, optional
+        With ``level_db``: the rms of the whole signal when ``x`` is one block of it
+        (chunked processing); the block is scaled by the same formula.
+
+    Returns
+    -------
+    Tensor, shape (..., T)
+        ``x`` itself when neither option is given.
+    """
+    if level_db is not None and dboffset is not None:
+        raise ValueError("give level_db or dboffset, not both")
+    if level_db is not None:
+        if rms is None:
+            return set_level(x, level_db, model_dboffset)
+        if level_db == -math.inf:
+            return torch.zeros_like(x)
+        if rms == 0:
+            raise ValueError("x contains a silent signal (rms 0 along the last axis): its "
+                             "level cannot be set (AMT would return NaN)")
+        return x / rms * 10 ** ((level_db - model_dboffset) / 20)
+    if dboffset is not None:
+        return rescale_dboffset(x, dboffset, model_dboffset)
+    return x
 
 
 def _warn_if_mixdown_cancels(path: str, samples: np.ndarray, mono: np.ndarray) -> None:

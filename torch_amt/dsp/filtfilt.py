@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from torch_amt import _checks
 from torch_amt.dsp._inputs import check_signal_tensor
 from torch_amt.dsp.iir import lfilter
 
@@ -11,8 +12,8 @@ __all__ = ["octave_filtfilt"]
 
 
 def _coefficients(c, name: str, like: torch.Tensor) -> torch.Tensor:
-    t = c if isinstance(c, torch.Tensor) else torch.as_tensor(c, dtype=torch.float64,
-                                                             device=like.device)
+    t = c if isinstance(c, torch.Tensor) else torch.as_tensor(
+        _checks._real_array(c, name), dtype=torch.float64, device=like.device)
     if not t.is_floating_point():
         raise TypeError(f"{name} must be real floating-point coefficients, got {t.dtype}")
     t = t.reshape(1) if t.ndim == 0 else t

@@ -21,7 +21,7 @@ import torch
 
 from torch_amt._checks import check_choice, check_fs, check_number, check_signal, check_values
 from torch_amt.dsp import libm
-from torch_amt.dsp.adaptloop import adaptloop_recurrence
+from torch_amt.dsp.streaming import adaptloop_recurrence
 
 __all__ = ["AdaptLoopPreset", "ADAPTLOOP_PRESETS", "adaptloop", "adaptloop_core",
            "minspl_to_minlvl", "resolve_adaptloop"]

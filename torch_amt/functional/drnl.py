@@ -18,7 +18,7 @@ import torch
 from torch_amt import _checks
 from torch_amt.dsp import libm
 from torch_amt.dsp.design import butter
-from torch_amt.dsp.iir import lfilter
+from torch_amt.dsp.streaming import lfilter
 from torch_amt.functional.ears import ear_filter, middleearfilter
 from torch_amt.functional.gammatone import (
     GammatoneDesign,

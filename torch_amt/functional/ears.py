@@ -16,9 +16,9 @@ import torch
 
 from torch_amt import _checks
 from torch_amt.dsp.design import butter, freqz
-from torch_amt.dsp.fft import fftconvolve
 from torch_amt.dsp.fir import fir2, minimum_phase
-from torch_amt.dsp.iir import get_backend, lfilter
+from torch_amt.dsp.iir import get_backend
+from torch_amt.dsp.streaming import fftconvolve, lfilter
 
 __all__ = [
     "PRALONG1996",

@@ -211,6 +211,9 @@ def _difference(x: torch.Tensor, fs: float, tau, ild) -> tuple[torch.Tensor, tor
     zero = torch.zeros_like(delays)
     left = _delayed(x[..., 0, :], torch.where(left_leads, delays, zero))
     right = _delayed(x[..., 1, :], torch.where(left_leads, zero, delays))
+    if bool((ild_f.detach().abs() / 2 > 6000).any()):
+        raise ValueError(f"ild must lie within ±12000 dB (a gain of ±ild/2 dB per ear that "
+                         f"float64 can represent), got {ild_f.detach().abs().max().item()} dB")
     gain_left = torch.pow(10.0, (ild_f / 2) / 20).to(x.dtype)
     gain_right = torch.pow(10.0, (-ild_f / 2) / 20).to(x.dtype)
     difference = left * gain_left[:, None] - right * gain_right[:, None]

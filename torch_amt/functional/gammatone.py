@@ -28,7 +28,8 @@ import torch
 from torch_amt import _checks
 from torch_amt.dsp import libm
 from torch_amt.dsp.design import poly, roots
-from torch_amt.dsp.iir import get_backend, lfilter
+from torch_amt.dsp.iir import get_backend
+from torch_amt.dsp.streaming import lfilter
 from torch_amt.scales import audfiltbw, centre_frequencies
 
 __all__ = [

@@ -16,7 +16,7 @@ import torch
 from torch_amt._checks import check_choice, check_fs, check_positive, check_signal
 from torch_amt.dsp.design import butter
 from torch_amt.dsp.hilbert import hilbert
-from torch_amt.dsp.iir import lfilter
+from torch_amt.dsp.streaming import lfilter
 
 __all__ = ["IHCMethod", "IHC_METHODS", "ihc_envelope", "ihc_lowpass", "ihc_transduce", "get_method",
            "resolve_passes"]

@@ -46,7 +46,7 @@ from torch_amt._checks import (
     check_signal,
 )
 from torch_amt.dsp.design import butter, freqz, octave_butter
-from torch_amt.dsp.iir import lfilter, lfilter_envelope
+from torch_amt.dsp.streaming import lfilter, lfilter_envelope
 
 __all__ = [
     "ModFilterbankPreset",

@@ -13,7 +13,7 @@ import math
 import torch
 
 from torch_amt import _checks
-from torch_amt.dsp.iir import lfilter
+from torch_amt.dsp.streaming import lfilter
 
 __all__ = ["DAU1996_TAU", "modulation_lowpass", "modulation_lowpass_coefficients"]
 

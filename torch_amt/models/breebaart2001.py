@@ -10,7 +10,7 @@ import torch
 from torch_amt import _checks
 from torch_amt.functional.eicell import EICELL_DEFAULTS
 from torch_amt.models.base import AuditoryModel, Learnable, _unbatch, resolve_learnable
-from torch_amt.models.blocks import amt_flag_options
+from torch_amt.models.blocks import amt_flag_options, check_presets
 from torch_amt.stages import AdaptLoop, GammatoneFilterbank, IHCEnvelope
 from torch_amt.stages.eicell import EICell
 from torch_amt.stages.modulation_lowpass import ModulationLowpass
@@ -121,6 +121,7 @@ class Breebaart2001(AuditoryModel):
                  learnable: Learnable = False, dtype: torch.dtype = torch.float32) -> None:
         super().__init__(fs, 100.0)
         learn = resolve_learnable(learnable, ("afb", "adt"))
+        check_presets(ihc_preset=ihc_preset, adt_preset=adt_preset)
         fs = self.fs
         self.set_chain([
             ("outermiddle", OuterMiddleEarFilter(fs, dtype=dtype)),

@@ -83,6 +83,7 @@ class AdaptLoop(Stage):
     """
 
     amt_function = "adaptloop"
+    streamable = True
     float64_buffers = ("tau_value", "limit_value", "minlvl")
     presets = tuple(ADAPTLOOP_PRESETS)
 

@@ -63,6 +63,7 @@ class King2019Compression(Stage):
     """
 
     amt_function = "king2019"
+    streamable = True
 
     def __init__(self, preset: str = "compression_brokenstick", exponent=0.3,
                  knee_db: float = 30.0, dboffset: float = DBSPL_AMT, *,

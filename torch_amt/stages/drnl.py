@@ -96,6 +96,7 @@ class DRNLFilterbank(Stage):
     """
 
     amt_function = "lopezpoveda2001"
+    streamable = True
     float64_buffers = ("fc", *(f"{name}0" for name in CHANNEL_QUANTITIES), "middle_ear")
 
     def __init__(self, fs: float, preset: str | DRNLParams = "lopezpoveda2001", *,

@@ -35,6 +35,15 @@ class _EarFilter(Stage):
     """
 
     float64_buffers = ("b", "a")
+    streamable = True
+
+    def stream_refusal(self) -> str | None:
+        """Not causal with delay compensation (the output is advanced by ``delay``)."""
+        if self.delay:
+            return (f"its delay compensation advances the output by {self.delay} samples "
+                    "(each output sample needs that many later input samples); build it "
+                    "with compensate_delay=False to stream")
+        return None
 
     def __init__(self, b: torch.Tensor, a: torch.Tensor | None, delay: int, gain: float,
                  learnable: bool, dtype: torch.dtype) -> None:

@@ -33,6 +33,7 @@ class Expansion(Stage):
     """
 
     amt_function = "power"
+    streamable = True
 
     def __init__(self, exponent: float = 2.0) -> None:
         super().__init__()

@@ -29,6 +29,7 @@ class Gain(Stage):
     """
 
     amt_function = "gaindb"
+    streamable = True
 
     def __init__(self, gain_db: float) -> None:
         super().__init__()

@@ -78,6 +78,7 @@ class GammatoneFilterbank(Stage):
     """
 
     amt_function = "auditoryfilterbank"
+    streamable = True
     float64_buffers = ("fc0", "betamul0", "b", "a", "section_b", "section_a")
 
     def __init__(self, fs: float, fc=None, *, flow: float = 80.0, fhigh: float = 8000.0,

@@ -82,6 +82,14 @@ class IHCEnvelope(Stage):
     amt_function = "ihcenvelope"
     float64_buffers = ("b", "a")
     presets = tuple(IHC_METHODS)
+    streamable = True
+
+    def stream_refusal(self) -> str | None:
+        """Not causal for the Hilbert-envelope methods (an FFT over the whole signal)."""
+        if self.spec.rectifier != "halfwave":
+            return (f"{self.spec.name!r} takes the Hilbert envelope, computed by an FFT over "
+                    "the whole signal (not causal)")
+        return None
 
     def __init__(self, fs: float, preset: str = "ihc_dau1996", *,
                  filter_order: int | None = None, minlvl: float | None = None,

@@ -116,6 +116,11 @@ class King2019ModulationFilterbank(Stage):
     amt_function = "king2019_modfilterbank"
     float64_buffers = ("mfc_init", "b_lp150", "a_lp150", "b", "a")
 
+    def stream_refusal(self) -> str | None:
+        """Not causal: Hilbert envelopes and rms normalisation over the whole signal."""
+        return ("its phase-insensitive readout scales Hilbert envelopes by rms ratios over "
+                "the whole signal, and its impulse responses are applied by FFT (not causal)")
+
     def __init__(self, fs: float, mflow: float = 2.0, mfhigh: float = 150.0,
                  qfactor: float = 1.0, nmod: int | None = None, learnable: bool = False,
                  dtype: torch.dtype = torch.float32, *, lp150: bool = False,

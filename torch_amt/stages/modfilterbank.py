@@ -261,6 +261,7 @@ class ModulationFilterbank(Stage):
     """
 
     amt_function = "modfilterbank"
+    streamable = True
     float64_buffers = ("fc", "b_lowpass", "a_lowpass", "b_lp150", "a_lp150")
     #: How many rows one kernel call takes (see ``modfilterbank_apply``).
     _rows_per_call = "channel"

@@ -38,6 +38,14 @@ class Resample(Stage):
         self.fs = _checks.check_fs(fs)
         self.output_fs = _checks.check_fs(output_fs, "output_fs")
 
+    def stream_refusal(self) -> str | None:
+        """Not causal unless it is the identity (``output_fs == fs``)."""
+        if self.output_fs == self.fs:
+            return None
+        return ("LTFAT fftresample treats the whole signal as one period (an FFT over all "
+                "its samples: not causal); run the model without resampling (e.g. no subfs) "
+                "to stream it")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The resampled signal; identity when ``output_fs == fs``."""
         if self.output_fs == self.fs:
