@@ -29,8 +29,10 @@ step never builds a per-sample autograd graph. Only a backward with ``create_gra
 
 Backends follow :func:`torch_amt.dsp.iir.use_backend` (through
 :func:`torch_amt.dsp.iir.resolve_backend`): numba on CPU (rows spread over
-``torch.get_num_threads()`` threads, :mod:`torch_amt.dsp.iir.threads`), and elsewhere
-(or when forced) a pure-torch formulation with no loop over samples: per loop, Newton's
+``torch.get_num_threads()`` threads, :mod:`torch_amt.dsp.iir.threads`); on CUDA with
+Triton installed, Triton kernels (:mod:`torch_amt.dsp.iir.triton_kernels`: one program
+per block of rows, the time loop inside, states in registers); elsewhere (or when
+forced on CPU) a pure-torch formulation with no loop over samples: per loop, Newton's
 method over the whole time axis with parallel affine scans (see the comment above
 :func:`_affine_scan`), equal to the sequential recurrence up to rounding (~1e-15
 relative). Both compute in float64. The numba kernels report to
@@ -46,7 +48,7 @@ import numpy as np
 import torch
 
 from torch_amt.dsp._inputs import REAL_SIGNAL_DTYPES, check_signal_tensor
-from torch_amt.dsp.iir import resolve_backend
+from torch_amt.dsp.iir import resolve_backend, triton_kernels
 from torch_amt.dsp.iir.threads import parallel_for
 from torch_amt.dsp.profiling import run_kernel
 
@@ -425,6 +427,11 @@ def _graph_recurrence(x, params, limited, store):
 # --------------------------------------------------------------------------- autograd
 
 
+def _use_triton(x: torch.Tensor) -> bool:
+    """The Triton kernels run the recurrence of CUDA tensors when Triton is installed."""
+    return x.device.type == "cuda" and triton_kernels.AVAILABLE
+
+
 def _graph_forward(x, params, affine, limited, out_dtype):
     """``(recurrence(max(x, floor)) - corr)·mult`` by differentiable torch operations."""
     floor, corr, mult = affine
@@ -452,6 +459,10 @@ class _AdaptLoopRows(torch.autograd.Function):
         store = any(ctx.needs_input_grad[:7])
         if backend == "numba":
             y, states = _numba_forward(x, params, affine, limited, store, out_dtype)
+        elif _use_triton(x):
+            backend = "triton"
+            y, states = triton_kernels.adaptloop_forward(x, params, affine, limited, store,
+                                                         out_dtype)
         else:
             with torch.no_grad():
                 rows = torch.maximum(x.double(), floor[:, None])
@@ -479,6 +490,9 @@ class _AdaptLoopRows(torch.autograd.Function):
             return (*out, None, None, None, None, None)
         if ctx.backend == "numba":
             grads = _numba_backward(g.double(), x, ctx.states, params, affine, ctx.limited)
+        elif ctx.backend == "triton":
+            grads = triton_kernels.adaptloop_backward(g, x, ctx.states, params, affine,
+                                                      ctx.limited)
         else:
             floor, _, mult = affine
             x64 = x.double()
