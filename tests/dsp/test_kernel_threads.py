@@ -118,3 +118,27 @@ def test_torch_backend_matches_numba_on_onsets(limited):
     assert ((y_t - y_nb).abs().max() / y_nb.abs().max()) < 1e-12
     for a, b in zip(g_nb, g_t, strict=True):
         assert ((a - b).abs().max() / a.abs().max().clamp_min(1e-300)) < 1e-11
+
+
+def test_torch_backend_has_no_loop_over_samples():
+    """The number of torch operations of the pure-torch adaptation loop (forward and
+    backward) does not grow with the signal length (log-depth scans aside)."""
+    from torch.overrides import TorchFunctionMode
+
+    class Count(TorchFunctionMode):
+        calls = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            Count.calls += 1
+            return func(*args, **(kwargs or {}))
+
+    *coeffs, floor = _adaptation_coefficients(2)
+    counts = {}
+    for n_t in (500, 8000):
+        x = _onsets(2, n_t).requires_grad_()
+        Count.calls = 0
+        with use_backend("torch"), Count():
+            y = adaptloop_recurrence(x, *coeffs, True, floor=floor)
+            y.sum().backward()
+        counts[n_t] = Count.calls
+    assert counts[8000] < 2 * counts[500], counts  # a loop over samples: 16x
