@@ -227,8 +227,8 @@ def _cases(quick: bool, smoke: bool) -> list[tuple[str, int, float, str, bool]]:
     cases += [(m, 32, 1.0, "numba", False) for m in MODELS]
     cases += [(m, 1, 10.0, "numba", True) for m in MODELS]
     cases += [("king2019", 1, 60.0, "numba", False), ("dau1997", 1, 60.0, "numba", False)]
-    # the pure-torch path (GPU code) on CPU: short inputs, its adaptation loop is a
-    # sample-by-sample loop of tensor operations there
+    # the pure-torch path (GPU code without Triton) on CPU: short inputs, its recursions
+    # are block/scan formulations (adaptation loop: Newton over time), made for GPUs
     cases += [("king2019", 1, 1.0, "torch", True), ("dau1997", 1, 0.05, "torch", False),
               ("jepsen2008", 1, 0.05, "torch", False)]
     if torch.cuda.is_available():

@@ -28,9 +28,15 @@ step never builds a per-sample autograd graph. Only a backward with ``create_gra
 (second derivatives) differentiates the per-sample torch recurrence by autograd instead.
 
 Backends follow :func:`torch_amt.dsp.iir.use_backend` (through
-:func:`torch_amt.dsp.iir.resolve_backend`): numba on CPU (parallel over rows), an exact
-pure-torch loop elsewhere (or when forced). Both compute in float64 and return float64.
-The numba kernels report to :mod:`torch_amt.dsp.profiling`.
+:func:`torch_amt.dsp.iir.resolve_backend`): numba on CPU (rows spread over
+``torch.get_num_threads()`` threads, :mod:`torch_amt.dsp.iir.threads`); on CUDA with
+Triton installed, Triton kernels (:mod:`torch_amt.dsp.iir.triton_kernels`: one program
+per block of rows, the time loop inside, states in registers); elsewhere (or when
+forced on CPU) a pure-torch formulation with no loop over samples: per loop, Newton's
+method over the whole time axis with parallel affine scans (see the comment above
+:func:`_affine_scan`), equal to the sequential recurrence up to rounding (~1e-15
+relative). Both compute in float64. The numba kernels report to
+:mod:`torch_amt.dsp.profiling`.
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ import numpy as np
 import torch
 
 from torch_amt.dsp._inputs import REAL_SIGNAL_DTYPES, check_signal_tensor
-from torch_amt.dsp.iir import resolve_backend
+from torch_amt.dsp.iir import resolve_backend, triton_kernels
+from torch_amt.dsp.iir.threads import parallel_for
 from torch_amt.dsp.profiling import run_kernel
 
 __all__ = ["adaptloop_recurrence"]
@@ -61,8 +68,8 @@ def _stage(v, s, r, j, a1, b0, factor, expfac, offset, limited):  # pragma: no c
     return v
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_forward(x, floor, a1, b0, s0, factor, expfac, offset, corr, mult, limited, store,
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_forward(lo, hi, x, floor, a1, b0, s0, factor, expfac, offset, corr, mult, limited, store,
                 states, y):  # pragma: no cover - compiled
     """Floor, recurrence and output scaling of every row of ``x``.
 
@@ -75,7 +82,7 @@ def _nb_forward(x, floor, a1, b0, s0, factor, expfac, offset, corr, mult, limite
     n_rows, n_t = x.shape
     n_loops = a1.shape[1]
     last = n_rows - 1
-    for q in numba.prange((n_rows + 3) // 4):
+    for q in numba.prange(lo, hi):
         r0, r1 = min(4 * q, last), min(4 * q + 1, last)
         r2, r3 = min(4 * q + 2, last), min(4 * q + 3, last)
         u0, u1, u2, u3 = s0[r0].copy(), s0[r1].copy(), s0[r2].copy(), s0[r3].copy()
@@ -101,59 +108,95 @@ def _nb_forward(x, floor, a1, b0, s0, factor, expfac, offset, corr, mult, limite
             y[r3, t] = (v3 - corr[r3]) * mult[r3]
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_backward(g, x, floor, mult, states, a1, b0, factor, expfac, offset, limited,
-                 gx, ga1, gb0, gs0, gfac, gexp, goff):  # pragma: no cover - compiled
+def _nb_forward(x, floor, a1, b0, s0, factor, expfac, offset, corr, mult, limited, store,
+                states, y):
+    """:func:`_k_forward` on every group of four rows, spread over threads."""
+    parallel_for(_k_forward, (x.shape[0] + 3) // 4, x, floor, a1, b0, s0, factor, expfac,
+                 offset, corr, mult, limited, store, states, y)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_backward(lo, hi, g, x, floor, mult, states, a1, b0, factor, expfac, offset, limited,
+                gx, ga1, gb0, gs0, gfac, gexp, goff):  # pragma: no cover - compiled
+    """The adjoint of the module docstring for rows ``4p .. 4p+3``, ``p`` in ``[lo, hi)``.
+
+    As in :func:`_k_forward`, four rows run interleaved (the inner loops over ``k``
+    hold four independent dependency chains), each with the operations of the serial
+    adjoint in its order; in the last group, indices past the end repeat the last row,
+    computed twice by the same thread with the same values."""
     n_rows, n_t = g.shape
     n_loops = a1.shape[1]
-    for r in numba.prange(n_rows):
-        lam = np.zeros(n_loops)
-        q = np.empty(n_loops)
-        v = np.empty(n_loops + 1)
-        sig = np.zeros(n_loops)
-        acc_a1 = np.zeros(n_loops)
-        acc_b0 = np.zeros(n_loops)
-        acc_fac = np.zeros(n_loops)
-        acc_exp = np.zeros(n_loops)
-        acc_off = np.zeros(n_loops)
-        lo = floor[r]
+    last = n_rows - 1
+    for p in numba.prange(lo, hi):
+        rows = np.empty(4, dtype=np.int64)
+        for k in range(4):
+            rows[k] = min(4 * p + k, last)
+        lam = np.zeros((4, n_loops))
+        q = np.empty((4, n_loops))
+        v = np.empty((4, n_loops + 1))
+        sig = np.zeros((4, n_loops))
+        acc_a1 = np.zeros((4, n_loops))
+        acc_b0 = np.zeros((4, n_loops))
+        acc_fac = np.zeros((4, n_loops))
+        acc_exp = np.zeros((4, n_loops))
+        acc_off = np.zeros((4, n_loops))
+        xt = np.empty(4)
+        gv = np.empty(4)
         for t in range(n_t - 1, -1, -1):
-            xt = np.float64(x[r, t])
-            v[0] = max(xt, lo)
+            for k in range(4):
+                xt[k] = np.float64(x[rows[k], t])
+                v[k, 0] = max(xt[k], floor[rows[k]])
             for j in range(n_loops):
-                q[j] = v[j] / states[r, t, j]
-                if limited and q[j] > 1.0:
-                    e = np.exp(expfac[r, j] * (q[j] - 1.0))
-                    v[j + 1] = factor[r, j] / (1.0 + e) - offset[r, j]
-                    sig[j] = 1.0 / (1.0 + e)
-                else:
-                    v[j + 1] = q[j]
-            gv = g[r, t] * mult[r]
+                for k in range(4):
+                    r = rows[k]
+                    q[k, j] = v[k, j] / states[r, t, j]
+                    if limited and q[k, j] > 1.0:
+                        e = np.exp(expfac[r, j] * (q[k, j] - 1.0))
+                        v[k, j + 1] = factor[r, j] / (1.0 + e) - offset[r, j]
+                        sig[k, j] = 1.0 / (1.0 + e)
+                    else:
+                        v[k, j + 1] = q[k, j]
+            for k in range(4):
+                gv[k] = g[rows[k], t] * mult[rows[k]]
             for j in range(n_loops - 1, -1, -1):
-                s = states[r, t, j]
-                gvj = gv + b0[r, j] * lam[j]
-                acc_b0[j] += lam[j] * v[j + 1]
-                acc_a1[j] += lam[j] * s
-                if limited and q[j] > 1.0:
-                    # f = factor σ - offset, σ = 1 / (1 + exp(expfac (q - 1)))
-                    dsig = -sig[j] * (1.0 - sig[j])  # dσ / d(expfac (q - 1))
-                    acc_fac[j] += gvj * sig[j]
-                    acc_exp[j] += gvj * factor[r, j] * dsig * (q[j] - 1.0)
-                    acc_off[j] -= gvj
-                    gq = gvj * factor[r, j] * dsig * expfac[r, j]
-                else:
-                    gq = gvj
-                gv = gq / s
-                lam[j] = a1[r, j] * lam[j] - gq * q[j] / s
-            # d max(x, floor) / dx: 1 above, 1/2 at a tie (as torch.maximum), 0 below
-            gx[r, t] = gv if xt > lo else (0.5 * gv if xt == lo else 0.0)
-        for j in range(n_loops):
-            ga1[r, j] = acc_a1[j]
-            gb0[r, j] = acc_b0[j]
-            gs0[r, j] = lam[j]
-            gfac[r, j] = acc_fac[j]
-            gexp[r, j] = acc_exp[j]
-            goff[r, j] = acc_off[j]
+                for k in range(4):
+                    r = rows[k]
+                    s = states[r, t, j]
+                    gvj = gv[k] + b0[r, j] * lam[k, j]
+                    acc_b0[k, j] += lam[k, j] * v[k, j + 1]
+                    acc_a1[k, j] += lam[k, j] * s
+                    if limited and q[k, j] > 1.0:
+                        # f = factor σ - offset, σ = 1 / (1 + exp(expfac (q - 1)))
+                        dsig = -sig[k, j] * (1.0 - sig[k, j])  # dσ / d(expfac (q - 1))
+                        acc_fac[k, j] += gvj * sig[k, j]
+                        acc_exp[k, j] += gvj * factor[r, j] * dsig * (q[k, j] - 1.0)
+                        acc_off[k, j] -= gvj
+                        gq = gvj * factor[r, j] * dsig * expfac[r, j]
+                    else:
+                        gq = gvj
+                    gv[k] = gq / s
+                    lam[k, j] = a1[r, j] * lam[k, j] - gq * q[k, j] / s
+            for k in range(4):
+                # d max(x, floor) / dx: 1 above, 1/2 at a tie (as torch.maximum), 0 below
+                lo_r = floor[rows[k]]
+                gx[rows[k], t] = gv[k] if xt[k] > lo_r else (
+                    0.5 * gv[k] if xt[k] == lo_r else 0.0)
+        for k in range(4):
+            r = rows[k]
+            for j in range(n_loops):
+                ga1[r, j] = acc_a1[k, j]
+                gb0[r, j] = acc_b0[k, j]
+                gs0[r, j] = lam[k, j]
+                gfac[r, j] = acc_fac[k, j]
+                gexp[r, j] = acc_exp[k, j]
+                goff[r, j] = acc_off[k, j]
+
+
+def _nb_backward(g, x, floor, mult, states, a1, b0, factor, expfac, offset, limited, gx, ga1,
+                 gb0, gs0, gfac, gexp, goff):
+    """:func:`_k_backward` on every group of four rows, spread over threads."""
+    parallel_for(_k_backward, (g.shape[0] + 3) // 4, g, x, floor, mult, states, a1, b0,
+                 factor, expfac, offset, limited, gx, ga1, gb0, gs0, gfac, gexp, goff)
 
 
 def _np64(t: torch.Tensor) -> np.ndarray:
@@ -184,6 +227,60 @@ def _numba_backward(g, x, states, params, affine, limited):
 
 
 # --------------------------------------------------------------------------- torch kernels
+#
+# The pure-torch path (GPUs without Triton, or CPU when forced) has no loop over samples.
+# Loop by loop, the divisor states of the whole signal are the solution of the causal
+# system  S[t+1] = a1 S[t] + b0 f(u[t] / S[t])  (S[0] = s0, u = the loop's input): it is
+# solved by Newton's method over the whole time axis (Lim et al. 2024, "Parallelizing
+# non-linear sequential models over the sequence length", ICLR): each iteration
+# linearises f around the current states and solves the resulting linear time-varying
+# recurrence  S[t+1] = D[t] S[t] + c[t]  exactly by a parallel affine scan
+# (:func:`_affine_scan`). The Jacobian D[t] = a1 - b0 f'(q) q / S is what the adjoint
+# needs too, so the backward is one reversed affine scan per loop. Newton is exact after
+# at most T iterations on any causal system (iteration k fixes sample k) and converges
+# quadratically near the solution; on the loops' contractive, smooth (the limiter is C¹
+# at q = 1) dynamics it stops after a few iterations. The converged states equal the
+# sequential ones up to the rounding of the scan (~1e-15 relative), and every output
+# sample is then computed from them by the same per-sample formula.
+
+_SCAN_BLOCK = 64
+_NEWTON_MAX_ITER = 200
+_NEWTON_TOL = 4.0 * torch.finfo(torch.float64).eps
+
+
+def _affine_scan(alpha: torch.Tensor, beta: torch.Tensor, init: torch.Tensor,
+                 block: int = _SCAN_BLOCK) -> torch.Tensor:
+    """``y[t] = alpha[t]·y[t-1] + beta[t]`` for ``t = 0..T-1`` with ``y[-1] = init``.
+
+    Rows ``alpha, beta (N, T)``, ``init (N,)``; returns ``y (N, T)``. Hillis–Steele
+    scans of the affine maps inside blocks of ``block`` samples and across the blocks'
+    end maps (log depth, products and sums only), then each block is offset by the
+    value carried into it."""
+    n_rows, n_t = alpha.shape
+    if n_t == 0:
+        return beta.clone()
+    beta = torch.cat([(alpha[:, :1] * init[:, None] + beta[:, :1]), beta[:, 1:]], dim=1)
+    alpha = torch.cat([torch.zeros_like(alpha[:, :1]), alpha[:, 1:]], dim=1)
+    L = max(1, min(block, n_t))
+    n_blocks = -(-n_t // L)
+    pad = n_blocks * L - n_t
+    A = torch.nn.functional.pad(alpha, (0, pad), value=1.0).reshape(n_rows, n_blocks, L)
+    B = torch.nn.functional.pad(beta, (0, pad)).reshape(n_rows, n_blocks, L)
+    step = 1
+    while step < L:  # inclusive scan of the maps inside each block
+        B = torch.cat([B[..., :step], B[..., step:] + A[..., step:] * B[..., :-step]], dim=-1)
+        A = torch.cat([A[..., :step], A[..., step:] * A[..., :-step]], dim=-1)
+        step *= 2
+    a_end, b_end = A[..., -1], B[..., -1]
+    step = 1
+    while step < n_blocks:  # the blocks' end values: scan of the blocks' maps
+        b_end = torch.cat([b_end[:, :step], b_end[:, step:] + a_end[:, step:]
+                           * b_end[:, :-step]], dim=1)
+        a_end = torch.cat([a_end[:, :step], a_end[:, step:] * a_end[:, :-step]], dim=1)
+        step *= 2
+    carried = torch.nn.functional.pad(b_end[:, :-1], (1, 0))  # value entering each block
+    y = B + A * carried[:, :, None]
+    return y.reshape(n_rows, n_blocks * L)[:, :n_t]
 
 
 def _limit(q, factor, expfac, offset):
@@ -194,10 +291,119 @@ def _limit(q, factor, expfac, offset):
     return torch.where(over, value, q), over, 1.0 / denominator
 
 
+def _loop_output(u, s, factor, expfac, offset, limited):
+    """One loop's output ``v = f(u / s)`` for every sample, and ``q = u / s``, the
+    limiter's mask and σ (see :func:`_limit`); the per-sample formula of the recurrence."""
+    q = u / s
+    if not limited:
+        return q, q, None, None
+    v, over, sig = _limit(q, factor[:, None], expfac[:, None], offset[:, None])
+    return v, q, over, sig
+
+
+def _loop_slope(q, over, sig, factor, expfac):
+    """``f'(q)``: 1 below the limiter, ``factor·expfac·dσ`` above it."""
+    if over is None:
+        return torch.ones_like(q)
+    return torch.where(over, factor[:, None] * expfac[:, None] * (-sig * (1.0 - sig)),
+                       torch.ones_like(q))
+
+
+def _solve_loop(u, a1, b0, s0, factor, expfac, offset, limited):
+    """Divisor states ``S (N, T)`` (the state before each sample) of one loop driven by
+    ``u (N, T)``, by Newton's method over time; see the comment above."""
+    n_t = u.shape[1]
+    if n_t == 0:
+        return u.clone()
+    a1c, b0c = a1[:, None], b0[:, None]
+    # initial guess: the loop's equilibrium sqrt(u) (unlimited: S = u / S), low-passed
+    s = torch.cat([s0[:, None], _affine_scan(a1c.expand_as(u), b0c * u.sqrt(), s0)[:, :-1]],
+                  dim=1)
+    previous = math.inf
+    change = math.inf
+    for _ in range(min(_NEWTON_MAX_ITER, n_t + 1)):
+        v, q, over, sig = _loop_output(u, s, factor, expfac, offset, limited)
+        # the Jacobian, clipped to [-1, 1]: far from the solution (a sharp onset seen
+        # through lagging states) it can be ≪ -1 and its linearisation would blow up
+        d = (a1c - b0c * _loop_slope(q, over, sig, factor, expfac) * q / s).clamp(-1.0, 1.0)
+        nxt = _affine_scan(d, a1c * s + b0c * v - d * s, s0)
+        new = torch.cat([s0[:, None], nxt[:, :-1]], dim=1)
+        # keep every state positive and finite (iteration k is exact for the first k
+        # samples whatever the slope used, and their states are never touched here, so
+        # neither safeguard can stop the convergence)
+        new = torch.where(torch.isfinite(new), new, s).maximum(s * 1e-3)
+        change = float(((new - s).abs() / s.abs()).max())
+        s = new
+        # converged, or stalled at the rounding level of the scan
+        if change <= _NEWTON_TOL or (change < 1e-13 and change >= previous / 2):
+            return s
+        previous = change
+    raise RuntimeError("the adaptation loop's Newton iteration did not converge "
+                       f"(last relative change {change:.3g})")
+
+
 def _torch_forward(x, params, limited, store):
+    """The recurrence on rows ``x (N, T)`` (float64, already floored): the states of each
+    loop by :func:`_solve_loop`, the outputs by the per-sample formula. No gradient
+    graph (see :class:`_AdaptLoopRows`); ``states (N, T, L)`` when ``store``."""
+    a1, b0, s0, factor, expfac, offset = (p.t() for p in params)
+    v, stored = x, []
+    for j in range(a1.shape[0]):
+        s = _solve_loop(v, a1[j], b0[j], s0[j], factor[j], expfac[j], offset[j], limited)
+        stored.append(s)
+        v = _loop_output(v, s, factor[j], expfac[j], offset[j], limited)[0]
+    states = torch.stack(stored, dim=-1) if store else None
+    return v, states
+
+
+def _torch_backward(g, x, states, params, limited):
+    """The adjoint of :func:`_torch_forward` loop by loop from the last: per loop, the
+    state adjoint ``λ[t] = D[t]·λ[t+1] - g_v[t] f'(q) q / S`` is one reversed affine
+    scan; the gradients are sums over time."""
+    a1, b0, s0, factor, expfac, offset = (p.t() for p in params)
+    n_loops = a1.shape[0]
+    inputs = [x]
+    loop_vars = []
+    for j in range(n_loops):  # the forward's per-sample values, from the stored states
+        s = states[..., j]
+        v, q, over, sig = _loop_output(inputs[-1], s, factor[j], expfac[j], offset[j],
+                                       limited)
+        loop_vars.append((s, q, over, sig))
+        inputs.append(v)
+    gv = g
+    grads = {k: [None] * n_loops for k in ("a1", "b0", "s0", "fac", "exp", "off")}
+    zero = torch.zeros_like(x[:, 0])
+    for j in range(n_loops - 1, -1, -1):
+        s, q, over, sig = loop_vars[j]
+        slope = _loop_slope(q, over, sig, factor[j], expfac[j])
+        d = a1[j][:, None] - b0[j][:, None] * slope * q / s
+        # lam[t] = adjoint of the state after sample t (S[t+1]); lam[T-1] = 0
+        rev = _affine_scan(d.flip(1)[:, :-1], (-gv * slope * q / s).flip(1)[:, :-1], zero)
+        lam_after = torch.cat([rev.flip(1), zero[:, None]], dim=1)  # λ entering sample t
+        gvj = gv + b0[j][:, None] * lam_after
+        gq = gvj * slope
+        grads["b0"][j] = (lam_after * inputs[j + 1]).sum(1)
+        grads["a1"][j] = (lam_after * s).sum(1)
+        lam0 = d[:, 0] * lam_after[:, 0] - gv[:, 0] * slope[:, 0] * q[:, 0] / s[:, 0]
+        grads["s0"][j] = lam0
+        if limited:
+            m = over.to(gvj.dtype)
+            grads["fac"][j] = (m * gvj * sig).sum(1)
+            grads["exp"][j] = (m * gvj * factor[j][:, None] * (-sig * (1.0 - sig))
+                               * (q - 1.0)).sum(1)
+            grads["off"][j] = -(m * gvj).sum(1)
+        else:
+            for k in ("fac", "exp", "off"):
+                grads[k][j] = torch.zeros_like(zero)
+        gv = gq / s
+    per_row = [torch.stack(grads[k], dim=-1) for k in ("a1", "b0", "s0", "fac", "exp", "off")]
+    return [gv, *per_row]
+
+
+def _graph_recurrence(x, params, limited, store):
     """The recurrence on rows ``x (N, T)`` sample by sample, with out-of-place torch
-    operations only: under grad mode it is differentiable by autograd (the path of
-    higher derivatives, see :class:`_AdaptLoopRows`)."""
+    operations only, differentiable by autograd: the path of higher derivatives only
+    (``create_graph=True``, see :class:`_AdaptLoopRows`)."""
     # per loop (L tuples of (N,)) and per sample (T columns): unbind, not indexing, so
     # that autograd sees one node per tensor rather than one per element access
     a1, b0, s0, factor, expfac, offset = (p.t().unbind(0) for p in params)
@@ -218,55 +424,19 @@ def _torch_forward(x, params, limited, store):
     return y, states
 
 
-def _torch_backward(g, x, states, params, limited):
-    a1, b0, _, factor, expfac, offset = (p.t() for p in params)
-    n_loops, n_t = a1.shape[0], x.shape[1]
-    zeros = torch.zeros_like(a1)
-    lam = list(zeros.clone())
-    acc = {k: list(zeros.clone()) for k in ("a1", "b0", "fac", "exp", "off")}
-    gx = torch.empty_like(x)
-    for t in range(n_t - 1, -1, -1):
-        s = states[:, t, :].t()
-        v, q, over, sig = [x[:, t]], [], [], []
-        for j in range(n_loops):
-            q.append(v[j] / s[j])
-            if limited:
-                value, mask, sg = _limit(q[j], factor[j], expfac[j], offset[j])
-                v.append(value)
-                over.append(mask)
-                sig.append(sg)
-            else:
-                v.append(q[j])
-        gv = g[:, t]
-        for j in range(n_loops - 1, -1, -1):
-            gvj = gv + b0[j] * lam[j]
-            acc["b0"][j] = acc["b0"][j] + lam[j] * v[j + 1]
-            acc["a1"][j] = acc["a1"][j] + lam[j] * s[j]
-            if limited:
-                dsig = -sig[j] * (1.0 - sig[j])
-                m = over[j].to(gvj.dtype)
-                acc["fac"][j] = acc["fac"][j] + m * gvj * sig[j]
-                acc["exp"][j] = acc["exp"][j] + m * gvj * factor[j] * dsig * (q[j] - 1.0)
-                acc["off"][j] = acc["off"][j] - m * gvj
-                gq = torch.where(over[j], gvj * factor[j] * dsig * expfac[j], gvj)
-            else:
-                gq = gvj
-            gv = gq / s[j]
-            lam[j] = a1[j] * lam[j] - gq * q[j] / s[j]
-        gx[:, t] = gv
-    per_row = [torch.stack(rows, dim=-1)  # lists of L tensors (N,) -> (N, L)
-               for rows in (acc["a1"], acc["b0"], lam, acc["fac"], acc["exp"], acc["off"])]
-    return [gx, *per_row]
-
-
 # --------------------------------------------------------------------------- autograd
+
+
+def _use_triton(x: torch.Tensor) -> bool:
+    """The Triton kernels run the recurrence of CUDA tensors when Triton is installed."""
+    return x.device.type == "cuda" and triton_kernels.AVAILABLE
 
 
 def _graph_forward(x, params, affine, limited, out_dtype):
     """``(recurrence(max(x, floor)) - corr)·mult`` by differentiable torch operations."""
     floor, corr, mult = affine
     rows = torch.maximum(x.double(), floor[:, None])
-    y, _ = _torch_forward(rows, [p.double() for p in params], limited, False)
+    y, _ = _graph_recurrence(rows, [p.double() for p in params], limited, False)
     return ((y - corr[:, None]) * mult[:, None]).to(out_dtype)
 
 
@@ -276,7 +446,7 @@ class _AdaptLoopRows(torch.autograd.Function):
 
     A first-order backward runs the hand-written adjoint. With ``create_graph=True`` the
     backward instead differentiates the sample-by-sample torch recurrence
-    (:func:`_torch_forward`) by autograd, so second and higher derivatives are exact;
+    (:func:`_graph_recurrence`) by autograd, so second and higher derivatives are exact;
     that path builds a graph of ``O(T·L)`` small operations (seconds per 10⁴ samples),
     fine for Hessian-vector products on short signals."""
 
@@ -289,6 +459,10 @@ class _AdaptLoopRows(torch.autograd.Function):
         store = any(ctx.needs_input_grad[:7])
         if backend == "numba":
             y, states = _numba_forward(x, params, affine, limited, store, out_dtype)
+        elif _use_triton(x):
+            backend = "triton"
+            y, states = triton_kernels.adaptloop_forward(x, params, affine, limited, store,
+                                                         out_dtype)
         else:
             with torch.no_grad():
                 rows = torch.maximum(x.double(), floor[:, None])
@@ -316,6 +490,9 @@ class _AdaptLoopRows(torch.autograd.Function):
             return (*out, None, None, None, None, None)
         if ctx.backend == "numba":
             grads = _numba_backward(g.double(), x, ctx.states, params, affine, ctx.limited)
+        elif ctx.backend == "triton":
+            grads = triton_kernels.adaptloop_backward(g, x, ctx.states, params, affine,
+                                                      ctx.limited)
         else:
             floor, _, mult = affine
             x64 = x.double()

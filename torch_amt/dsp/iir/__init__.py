@@ -15,7 +15,9 @@ speed and gradients are solved in one place.
   the precision of ``x`` (complex when any operand is complex). Both backends
   accumulate in double precision and round the output once; coefficients keep their own
   precision (float64 coefficients are not rounded to float32 for a float32 signal).
-* Backends: on CPU a numba kernel, parallel over rows; on any other device (and on
+* Backends: on CPU a numba kernel, rows spread over ``torch.get_num_threads()`` threads
+  (:mod:`~torch_amt.dsp.iir.threads`; bit-identical for any thread count); on any other
+  device (and on
   CPU when forced with :func:`use_backend`) a pure-torch formulation with no
   sample-by-sample loop: the FIR numerator, then one complex one-pole section per root
   of ``a``, each solved in blocks (Toeplitz products) with a log-depth scan across
@@ -42,7 +44,8 @@ Layout: :mod:`~torch_amt.dsp.iir.api` (the public functions),
 :mod:`~torch_amt.dsp.iir.backend` (backend selection), :mod:`~torch_amt.dsp.iir.autograd`
 (the autograd functions and the host side of the numba kernels),
 :mod:`~torch_amt.dsp.iir.numba_kernels` and :mod:`~torch_amt.dsp.iir.numba_adjoints`
-(the compiled forward and backward recursions) and :mod:`~torch_amt.dsp.iir.torch_kernels`
+(the compiled forward and backward recursions), :mod:`~torch_amt.dsp.iir.threads` (their
+row parallelism) and :mod:`~torch_amt.dsp.iir.torch_kernels`
 (the pure-torch path). Compiled kernel calls report to :mod:`torch_amt.dsp.profiling`.
 """
 

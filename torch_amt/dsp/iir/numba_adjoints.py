@@ -14,6 +14,7 @@ import numba
 import numpy as np
 
 from torch_amt.dsp.iir.numba_kernels import _magnitude, _step1, _step2, _true_orders
+from torch_amt.dsp.iir.threads import parallel_for
 
 
 @numba.njit(cache=True, inline="always")
@@ -26,8 +27,8 @@ def _seed(gt, yt, gc, real, factor):  # pragma: no cover - compiled
     return w * (((factor * gt) * gc) / mag) if mag > 0 else w * 0
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_backward_envelope_quads(g, x, quads, qstarts, n_filters, b, a, keep_real, factor,
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_backward_envelope_quads(lo, hi, g, x, quads, qstarts, n_filters, b, a, keep_real, factor,
                                 gain, gx):  # pragma: no cover - compiled
     """Input gradient of first-order rows, four rows of one source interleaved.
 
@@ -39,7 +40,7 @@ def _nb_backward_envelope_quads(g, x, quads, qstarts, n_filters, b, a, keep_real
     (Second-order quads were measured slower than row by row: their state and
     coefficients do not fit in registers.)"""
     n_src, n_t = x.shape
-    for s in numba.prange(n_src):
+    for s in numba.prange(lo, hi):
         y = np.empty((4, n_t), dtype=b.dtype)
         for q in range(qstarts[s], qstarts[s + 1]):
             r0, r1, r2, r3 = quads[q, 0], quads[q, 1], quads[q, 2], quads[q, 3]
@@ -76,6 +77,13 @@ def _nb_backward_envelope_quads(g, x, quads, qstarts, n_filters, b, a, keep_real
                 u0, u1, u2, u3 = v0, v1, v2, v3
 
 
+def _nb_backward_envelope_quads(g, x, quads, qstarts, n_filters, b, a, keep_real, factor,
+                                gain, gx):
+    """:func:`_k_backward_envelope_quads` over the source rows, spread over threads."""
+    parallel_for(_k_backward_envelope_quads, x.shape[0], g, x, quads, qstarts, n_filters, b,
+                 a, keep_real, factor, gain, gx)
+
+
 def _envelope_backward_plan(b: np.ndarray, a: np.ndarray, src: np.ndarray, n_src: int):
     """Rows for the envelope adjoint: quads of first-order rows per source
     (``quads (Q, 4)``, ``qstarts (n_src+1,)``) for :func:`_nb_backward_envelope_quads`
@@ -97,8 +105,8 @@ def _envelope_backward_plan(b: np.ndarray, a: np.ndarray, src: np.ndarray, n_src
             np.concatenate([[0], np.cumsum(rcounts)]).astype(np.int64))
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_backward_envelope(g, x, rows, starts, n_filters, b, a, keep_real, factor, gain,
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_backward_envelope(lo, hi, g, x, rows, starts, n_filters, b, a, keep_real, factor, gain,
                           need_b, need_a, gx, gb, ga):  # pragma: no cover - compiled
     """Adjoint of :func:`_nb_forward_envelope`, parallel over the source rows of ``x``.
 
@@ -109,7 +117,7 @@ def _nb_backward_envelope(g, x, rows, starts, n_filters, b, a, keep_real, factor
     n_src, n_t = x.shape
     order = b.shape[1] - 1
     width = order + 1
-    for s in numba.prange(n_src):
+    for s in numba.prange(lo, hi):
         y = np.empty(n_t, dtype=b.dtype)
         z = np.empty(order, dtype=b.dtype)
         ring = np.empty(width, dtype=b.dtype)
@@ -192,6 +200,13 @@ def _nb_backward_envelope(g, x, rows, starts, n_filters, b, a, keep_real, factor
                 ga[r, :] = acc_a
 
 
+def _nb_backward_envelope(g, x, rows, starts, n_filters, b, a, keep_real, factor, gain,
+                          need_b, need_a, gx, gb, ga):
+    """:func:`_k_backward_envelope` over the source rows, spread over threads."""
+    parallel_for(_k_backward_envelope, x.shape[0], g, x, rows, starts, n_filters, b, a,
+                 keep_real, factor, gain, need_b, need_a, gx, gb, ga)
+
+
 @numba.njit(cache=True, inline="always")
 def _adjoint2(u1, u2, gt, zero, a1, a2, b0, b1, b2):  # pragma: no cover - compiled
     """One reverse step of the input adjoint of a (conjugated) second-order section, in
@@ -222,8 +237,8 @@ def _adjoint1(u1, gt, zero, a1, b0, b1):  # pragma: no cover - compiled
     return b0 * ut + b1 * u1, ut
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_backward_quads(g, b, a, real_gx, gx, gx_real):  # pragma: no cover - compiled
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_backward_quads(lo, hi, g, b, a, real_gx, gx, gx_real):  # pragma: no cover - compiled
     """Input gradient of first-, second- or fourth-order rows with the adjoint state in
     registers: orders 1 and 2 four rows interleaved (as :func:`_nb_forward_quads`; a
     last incomplete group repeats its last row, whose gradient the same thread then
@@ -233,7 +248,7 @@ def _nb_backward_quads(g, b, a, real_gx, gx, gx_real):  # pragma: no cover - com
     n_rows, n_t = g.shape
     order = b.shape[1] - 1
     last = n_rows - 1
-    for q in numba.prange((n_rows + 3) // 4):
+    for q in numba.prange(lo, hi):
         r0, r1 = min(4 * q, last), min(4 * q + 1, last)
         r2, r3 = min(4 * q + 2, last), min(4 * q + 3, last)
         zero = b[r0, 0] * 0
@@ -290,8 +305,13 @@ def _nb_backward_quads(g, b, a, real_gx, gx, gx_real):  # pragma: no cover - com
                 gx[r0, t], gx[r1, t], gx[r2, t], gx[r3, t] = s0, s1, s2, s3
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_backward(g, x, y, b, a, need_x, need_b, need_a, need_zi, real_gx,
+def _nb_backward_quads(g, b, a, real_gx, gx, gx_real):
+    """:func:`_k_backward_quads` on every group of four rows, spread over threads."""
+    parallel_for(_k_backward_quads, (g.shape[0] + 3) // 4, g, b, a, real_gx, gx, gx_real)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_backward(lo, hi, g, x, y, b, a, need_x, need_b, need_a, need_zi, real_gx,
                  gx, gx_real, gb, ga, gzi):  # pragma: no cover - compiled
     """Fused adjoint: ``u = A⁻ᴴ g`` backwards in time, then all requested gradients.
 
@@ -302,7 +322,7 @@ def _nb_backward(g, x, y, b, a, need_x, need_b, need_a, need_zi, real_gx,
     n_rows, n_t = g.shape
     order = b.shape[1] - 1
     width = order + 1
-    for r in numba.prange(n_rows):
+    for r in numba.prange(lo, hi):
         zero = b[r, 0] * 0
         if order <= 2 and need_x and not (need_b or need_a or need_zi):
             # the common case (input gradient of a low-order filter): the adjoint state in
@@ -360,3 +380,11 @@ def _nb_backward(g, x, y, b, a, need_x, need_b, need_a, need_zi, real_gx,
         if need_a:
             for j in range(width):
                 ga[r, j] = acc_a[j]
+
+
+
+def _nb_backward(g, x, y, b, a, need_x, need_b, need_a, need_zi, real_gx, gx, gx_real, gb,
+                 ga, gzi):
+    """:func:`_k_backward` on every row, rows spread over threads."""
+    parallel_for(_k_backward, g.shape[0], g, x, y, b, a, need_x, need_b, need_a, need_zi,
+                 real_gx, gx, gx_real, gb, ga, gzi)

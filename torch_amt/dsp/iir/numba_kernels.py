@@ -13,6 +13,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from torch_amt.dsp.iir.threads import parallel_for
+
 
 @numba.njit(cache=True, inline="always")
 def _scale(c, v):  # pragma: no cover - compiled
@@ -53,13 +55,13 @@ def _step4(z0, z1, z2, z3, xt, b0, b1, b2, b3, b4, a1, a2, a3, a4):  # pragma: n
             z3 - a3 * yt + _scale(b3, xt), _scale(b4, xt) - a4 * yt)
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_forward_rows(x, b, a, zi, y):  # pragma: no cover - compiled
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_forward_rows(lo, hi, x, b, a, zi, y):  # pragma: no cover - compiled
     """Rows of ``x (N, T)`` through TDF-II filters ``b, a (N, n+1)`` (a[:, 0] == 1), one
     row at a time."""
     n_rows, n_t = x.shape
     order = b.shape[1] - 1
-    for r in numba.prange(n_rows):
+    for r in numba.prange(lo, hi):
         z = zi[r].copy()
         b0 = b[r, 0]
         for t in range(n_t):
@@ -74,8 +76,14 @@ def _nb_forward_rows(x, b, a, zi, y):  # pragma: no cover - compiled
             y[r, t] = yt
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_forward_quads(x, b, a, zi, y):  # pragma: no cover - compiled
+def _nb_forward_rows(x, b, a, zi, y):
+    """Rows of ``x (N, T)`` through TDF-II filters ``b, a (N, n+1)`` (a[:, 0] == 1), one
+    row at a time (:func:`_k_forward_rows`), rows spread over threads."""
+    parallel_for(_k_forward_rows, x.shape[0], x, b, a, zi, y)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_forward_quads(lo, hi, x, b, a, zi, y):  # pragma: no cover - compiled
     """Rows of first-, second- or fourth-order filters as :func:`_nb_forward_rows`,
     four rows interleaved in one time loop with the states in registers, so that their
     dependency chains overlap (first/second order: 3-5x the throughput of one row at
@@ -86,7 +94,7 @@ def _nb_forward_quads(x, b, a, zi, y):  # pragma: no cover - compiled
     n_rows, n_t = x.shape
     order = b.shape[1] - 1
     last = n_rows - 1
-    for q in numba.prange((n_rows + 3) // 4):
+    for q in numba.prange(lo, hi):
         r0, r1 = min(4 * q, last), min(4 * q + 1, last)
         r2, r3 = min(4 * q + 2, last), min(4 * q + 3, last)
         if order == 1:
@@ -132,6 +140,11 @@ def _nb_forward_quads(x, b, a, zi, y):  # pragma: no cover - compiled
                     a[r3, 1], a[r3, 2], a[r3, 3], a[r3, 4])
 
 
+def _nb_forward_quads(x, b, a, zi, y):
+    """:func:`_k_forward_quads` on every group of four rows, groups spread over threads."""
+    parallel_for(_k_forward_quads, (x.shape[0] + 3) // 4, x, b, a, zi, y)
+
+
 def _nb_forward(x, b, a, zi, y):
     """Rows of ``x (N, T)`` through TDF-II filters ``b, a (N, n+1)`` (a[:, 0] == 1):
     orders 1, 2 and 4 four rows at a time (:func:`_nb_forward_quads`), other orders one
@@ -142,12 +155,12 @@ def _nb_forward(x, b, a, zi, y):
         _nb_forward_rows(x, b, a, zi, y)
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_envelope_quads1(x, src, b, a, keep_real, factor, gain, y, quads):  # pragma: no cover
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_envelope_quads1(lo, hi, x, src, b, a, keep_real, factor, gain, y, quads):  # pragma: no cover
     """Rows ``quads (G, 4)`` of true order 1, four interleaved per time loop."""
     n_t = y.shape[1]
     n_filters = b.shape[0]
-    for q in numba.prange(quads.shape[0]):
+    for q in numba.prange(lo, hi):
         r0, r1, r2, r3 = quads[q, 0], quads[q, 1], quads[q, 2], quads[q, 3]
         c0, c1, c2, c3 = r0 % n_filters, r1 % n_filters, r2 % n_filters, r3 % n_filters
         s0, s1, s2, s3 = src[r0], src[r1], src[r2], src[r3]
@@ -172,17 +185,17 @@ def _nb_envelope_quads1(x, src, b, a, keep_real, factor, gain, y, quads):  # pra
             y[r3, t] = _readout(y3 * g3, k3, factor)
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_envelope_quads2(x, src, b, a, keep_real, factor, gain, y, quads):  # pragma: no cover
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_envelope_quads2(lo, hi, x, src, b, a, keep_real, factor, gain, y, quads):  # pragma: no cover
     """Rows ``quads (G, 4)`` of true order 2, four interleaved per time loop.
 
-    Deliberately a copy of :func:`_nb_envelope_quads1` with one more state per row: the
+    Deliberately a copy of `_k_envelope_quads1` with one more state per row: the
     first-order rows through this kernel give the same values but cost 1.5x the time
     (the states and coefficients of a general kernel leave the registers).
     """
     n_t = y.shape[1]
     n_filters = b.shape[0]
-    for q in numba.prange(quads.shape[0]):
+    for q in numba.prange(lo, hi):
         r0, r1, r2, r3 = quads[q, 0], quads[q, 1], quads[q, 2], quads[q, 3]
         c0, c1, c2, c3 = r0 % n_filters, r1 % n_filters, r2 % n_filters, r3 % n_filters
         s0, s1, s2, s3 = src[r0], src[r1], src[r2], src[r3]
@@ -206,13 +219,13 @@ def _nb_envelope_quads2(x, src, b, a, keep_real, factor, gain, y, quads):  # pra
             y[r3, t] = _readout(y3 * g3, k3, factor)
 
 
-@numba.njit(parallel=True, cache=True)
-def _nb_envelope_rows(x, src, b, a, keep_real, factor, gain, y, rows):  # pragma: no cover
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_envelope_rows(lo, hi, x, src, b, a, keep_real, factor, gain, y, rows):  # pragma: no cover
     """Rows ``rows`` one by one (any order)."""
     n_t = y.shape[1]
     n_filters = b.shape[0]
     order = b.shape[1] - 1
-    for i in numba.prange(rows.shape[0]):
+    for i in numba.prange(lo, hi):
         r = rows[i]
         c = r % n_filters
         s = src[r]
@@ -245,6 +258,12 @@ def _nb_envelope_rows(x, src, b, a, keep_real, factor, gain, y, rows):  # pragma
                 y[r, t] = _readout(yt * g, real, factor)
 
 
+def _nb_envelope_rows(x, src, b, a, keep_real, factor, gain, y, rows):
+    """:func:`_k_envelope_rows` on ``rows``, spread over threads."""
+    parallel_for(_k_envelope_rows, rows.shape[0], x, src, b, a, keep_real, factor, gain, y,
+                 rows)
+
+
 def _nb_forward_envelope(x, src, b, a, keep_real, factor, gain, y):
     """:func:`_nb_forward` on rows ``x[src[r]]`` with filter ``r % len(b)``, post-processed.
 
@@ -263,9 +282,9 @@ def _nb_forward_envelope(x, src, b, a, keep_real, factor, gain, y):
     args = (x, src, b, a, keep_real, factor, gain, y)
     quads1, quads2, singles = _envelope_plan(b, a, y.shape[0])
     if quads1.size:
-        _nb_envelope_quads1(*args, quads1)
+        parallel_for(_k_envelope_quads1, quads1.shape[0], *args, quads1)
     if quads2.size:
-        _nb_envelope_quads2(*args, quads2)
+        parallel_for(_k_envelope_quads2, quads2.shape[0], *args, quads2)
     if singles.size:
         _nb_envelope_rows(*args, singles)
 

@@ -1,0 +1,144 @@
+"""Row parallelism of the compiled kernels (torch_amt.dsp.iir.threads) and the loop-free
+pure-torch adaptation loop (Newton over time with affine scans)."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+import torch
+
+from torch_amt.dsp import lfilter
+from torch_amt.dsp.adaptloop import _affine_scan, adaptloop_recurrence
+from torch_amt.dsp.iir import use_backend
+from torch_amt.dsp.iir.threads import parallel_for
+
+
+@pytest.fixture
+def threads():
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("n_items", [0, 1, 3, 17])
+@pytest.mark.parametrize("n_threads", [1, 2, 5])
+def test_parallel_for_covers_every_item_once(threads, n_items, n_threads):
+    threads(n_threads)
+    hits = np.zeros(n_items, dtype=int)
+    seen = set()
+
+    def kernel(lo, hi, out):
+        seen.add(threading.get_ident())
+        out[lo:hi] += 1
+
+    parallel_for(kernel, n_items, hits)
+    assert (hits == 1).all()
+    assert len(seen) <= max(1, n_threads)
+
+
+def test_parallel_for_propagates_errors(threads):
+    threads(2)
+
+    def kernel(lo, hi):
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        parallel_for(kernel, 8)
+
+
+def _adaptation_coefficients(n_rows: int):
+    fs = 44100.0
+    tau = torch.tensor([0.005, 0.05, 0.129, 0.253, 0.5], dtype=torch.float64)
+    a1 = torch.exp(-1 / (tau * fs)).expand(n_rows, -1)
+    minlvl = torch.full((n_rows, 1), 1e-5, dtype=torch.float64)
+    s0 = minlvl ** (1 / 2 ** torch.arange(1, 6, dtype=torch.float64))
+    maxvalue = (1 - s0 * s0) * 10 - 1
+    return a1, 1 - a1, s0, 2 * maxvalue, -2 / maxvalue, maxvalue - 1, minlvl[:, 0]
+
+
+def _onsets(n_rows: int, n_t: int) -> torch.Tensor:
+    """Silence, loud tone bursts with sharp on- and offsets, noise: the loops' overshoot
+    (the hardest case for an iterative solution)."""
+    g = torch.Generator().manual_seed(1)
+    t = torch.arange(n_t, dtype=torch.float64) / 44100
+    gate = ((t > 0.01) & (t < 0.06)) | (t > 0.09)
+    level = torch.logspace(-3, 0.5, n_rows, dtype=torch.float64)[:, None]
+    tone = torch.sin(2 * math.pi * 1000 * t).clamp_min(0) * gate
+    return level * tone + 1e-3 * torch.rand(n_rows, n_t, generator=g, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("limited", [True, False])
+def test_numba_results_do_not_depend_on_threads(threads, limited):
+    *coeffs, floor = _adaptation_coefficients(9)
+    x = _onsets(9, 3000).requires_grad_()
+    outs = []
+    for n in (1, 2, 3):
+        threads(n)
+        y = adaptloop_recurrence(x, *coeffs, limited, floor=floor)
+        b = torch.tensor([1.0, -0.3, 0.2], dtype=torch.float64)
+        z = lfilter(y, b, torch.tensor([1.0, -1.6, 0.8], dtype=torch.float64))
+        (gx,) = torch.autograd.grad((z * z).sum(), x)
+        outs.append((z.detach(), gx))
+    for z, gx in outs[1:]:
+        assert torch.equal(z, outs[0][0]) and torch.equal(gx, outs[0][1])
+
+
+def test_affine_scan_matches_the_recursion():
+    g = torch.Generator().manual_seed(0)
+    for n_t in (1, 5, 64, 200):
+        alpha = torch.rand(3, n_t, generator=g, dtype=torch.float64) * 2 - 1
+        beta = torch.randn(3, n_t, generator=g, dtype=torch.float64)
+        init = torch.randn(3, generator=g, dtype=torch.float64)
+        y, ref = init.clone(), []
+        for t in range(n_t):
+            y = alpha[:, t] * y + beta[:, t]
+            ref.append(y)
+        torch.testing.assert_close(_affine_scan(alpha, beta, init, block=16),
+                                   torch.stack(ref, 1), rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("limited", [True, False])
+def test_torch_backend_matches_numba_on_onsets(limited):
+    """The Newton/scan solution equals the sequential recurrence to rounding (float64),
+    forward and every gradient, through the loops' overshoots."""
+    *coeffs, floor = _adaptation_coefficients(4)
+    x = _onsets(4, 6000)
+    weight = torch.sin(torch.arange(6000, dtype=torch.float64) / 13)
+    results = {}
+    for backend in ("numba", "torch"):
+        inputs = [x.clone().requires_grad_()] + [c.clone().requires_grad_() for c in coeffs]
+        with use_backend(backend):
+            y = adaptloop_recurrence(*inputs, limited, floor=floor)
+            grads = torch.autograd.grad((y * weight).sum(), inputs)
+        results[backend] = (y.detach(), grads)
+    (y_nb, g_nb), (y_t, g_t) = results["numba"], results["torch"]
+    assert ((y_t - y_nb).abs().max() / y_nb.abs().max()) < 1e-12
+    for a, b in zip(g_nb, g_t, strict=True):
+        assert ((a - b).abs().max() / a.abs().max().clamp_min(1e-300)) < 1e-11
+
+
+def test_torch_backend_has_no_loop_over_samples():
+    """The number of torch operations of the pure-torch adaptation loop (forward and
+    backward) does not grow with the signal length (log-depth scans aside)."""
+    from torch.overrides import TorchFunctionMode
+
+    class Count(TorchFunctionMode):
+        calls = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            Count.calls += 1
+            return func(*args, **(kwargs or {}))
+
+    *coeffs, floor = _adaptation_coefficients(2)
+    counts = {}
+    for n_t in (500, 8000):
+        x = _onsets(2, n_t).requires_grad_()
+        Count.calls = 0
+        with use_backend("torch"), Count():
+            y = adaptloop_recurrence(x, *coeffs, True, floor=floor)
+            y.sum().backward()
+        counts[n_t] = Count.calls
+    assert counts[8000] < 2 * counts[500], counts  # a loop over samples: 16x
