@@ -39,6 +39,7 @@ def _describe(x) -> str:
     return f"{type(x).__name__} {x!r}" if np.ndim(x) == 0 else f"{type(x).__name__}"
 
 
+@torch.compiler.disable  # host-side validation (it reads values): a graph break
 def check_signal(x, name: str = "x", *, ndim: Sequence[int] = (1, 2), min_length: int = 1,
                  allow_complex: bool = False, dim_names: str | None = None) -> torch.Tensor:
     """Validate an audio-like tensor whose last axis is time.
