@@ -1,0 +1,1 @@
+"""Back ends: decision stages that compare or classify internal representations."""
