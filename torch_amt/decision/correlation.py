@@ -28,12 +28,18 @@ from torch_amt import _checks
 from torch_amt.models.relanoiborra2019 import RelanoIborra2019
 
 __all__ = [
+    "EmptyCorrelationError",
     "corr2",
     "window_lengths",
     "relanoiborra2019_decision",
     "relanoiborra2019",
     "relanoiborra2019_logistic",
 ]
+
+
+class EmptyCorrelationError(ValueError):
+    """A correlation over no elements: where AMT's ``corr2`` stops with "corr2: I and J
+    must be real matrices" (an empty window or channel selection, quirk 14)."""
 
 
 def corr2(a: torch.Tensor, b: torch.Tensor, dims: Sequence[int] = (-2, -1)) -> torch.Tensor:
@@ -68,7 +74,7 @@ def corr2(a: torch.Tensor, b: torch.Tensor, dims: Sequence[int] = (-2, -1)) -> t
     dims = tuple(dims)
     n = math.prod(a.shape[d] for d in dims)
     if n == 0:
-        raise ValueError("corr2 of empty arrays (Octave: 'corr2: I and J must be real "
+        raise EmptyCorrelationError("corr2 of empty arrays (Octave: 'corr2: I and J must be real "
                          "matrices')")
     if n == 1:
         return torch.ones_like(a.sum(dim=dims))
@@ -114,9 +120,11 @@ def relanoiborra2019_decision(clean: torch.Tensor, noisy: torch.Tensor, fs: floa
     Raises
     ------
     ValueError
-        If the shapes differ, no channel has ``fc > 4·fmod_m`` for some ``m``, or the
-        length is ``k ≥ 2`` times a window length (AMT's last, "leftover" window is then
-        empty and ``corr2`` fails: reference README quirk 14).
+        If the shapes differ.
+    EmptyCorrelationError
+        (a ValueError) If no channel has ``fc > 4·fmod_m`` for some ``m``, the signal is
+        empty, or its length is ``k ≥ 2`` times a window length (AMT's last, "leftover"
+        window is then empty and ``corr2`` fails: reference README quirk 14).
     """
     if not isinstance(clean, torch.Tensor) or not isinstance(noisy, torch.Tensor):
         raise TypeError("clean and noisy must be tensors of shape (..., F, M, T)")
@@ -139,11 +147,11 @@ def relanoiborra2019_decision(clean: torch.Tensor, noisy: torch.Tensor, fs: floa
     for m, (w, count) in enumerate(zip(lengths, counts, strict=True)):
         keep = [k for k, f in enumerate(fcs) if f > 4 * fmods[m]]
         if not keep:
-            raise ValueError(f"no channel has fc > 4·fmod = {4 * fmods[m]:g} Hz (AMT's corr2 "
-                             "fails on the empty selection)")
+            raise EmptyCorrelationError(f"no channel has fc > 4·fmod = {4 * fmods[m]:g} Hz "
+                                        "(AMT's corr2 fails on the empty selection)")
         last = (count - 1) * w
         if last >= n_samp and count > 1:
-            raise ValueError(
+            raise EmptyCorrelationError(
                 f"the compared length ({n_samp} samples) is {count - 1} times the window of "
                 f"modulation filter {m + 1} ({w} samples): AMT's last, leftover window is "
                 "then empty and its corr2 fails (quirk 14); compare a length that is not "

@@ -14,12 +14,14 @@ isolate a file's computation from the steps that produced them.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from torch_amt.validation.registry import AmtError, Context, NotCovered, call_function
+from torch_amt.validation.octave_random import OctaveRandn
+from torch_amt.validation.registry import RANDOM, AmtError, Context, NotCovered, call_function
 from torch_amt.validation.syntax import (
     Apply,
     BinOp,
@@ -30,6 +32,7 @@ from torch_amt.validation.syntax import (
     ExprStmt,
     FieldRef,
     ForLoop,
+    IfStmt,
     Lambda,
     MatrixLit,
     Name,
@@ -37,6 +40,7 @@ from torch_amt.validation.syntax import (
     Num,
     RangeExpr,
     Str,
+    Transpose,
     TryCatch,
 )
 from torch_amt.validation.values import (
@@ -49,6 +53,7 @@ from torch_amt.validation.values import (
 )
 
 __all__ = [
+    "RNG",
     "AnonymousFunction",
     "DependencyFailed",
     "DependencyNotCovered",
@@ -61,6 +66,12 @@ __all__ = [
 ]
 
 _ALL = slice(None)  # a bare ':' subscript
+
+RNG = "<randn state>"
+"""Pseudo-variable holding Octave's random state: written by ``randn('state', s)``, read and
+updated by every call of a :data:`~torch_amt.validation.registry.RANDOM` function, so the
+data flow (and :func:`plan`) keeps the draws in Octave's order."""
+_RESEEDS = ("state", "seed", "twister")
 
 
 class DependencyNotCovered(NotCovered):
@@ -90,7 +101,7 @@ def children(node: object) -> Iterable[object]:
         return (node.target,)
     if isinstance(node, BinOp):
         return (node.left, node.right)
-    if isinstance(node, Neg):
+    if isinstance(node, (Neg, Transpose)):
         return (node.operand,)
     if isinstance(node, RangeExpr):
         return tuple(n for n in (node.start, node.step, node.stop) if n is not None)
@@ -112,9 +123,28 @@ def expr_reads(node: object, variables: set[str]) -> set[str]:
 
 
 def _base_name(target: object) -> str:
-    while isinstance(target, (CellRef, FieldRef)):
+    while isinstance(target, (CellRef, FieldRef, Apply)):
         target = target.target
     return target.id
+
+
+def _random_calls(node: object, variables: set[str]) -> list[object]:
+    """The calls of :data:`~torch_amt.validation.registry.RANDOM` functions in ``node``."""
+    if isinstance(node, Lambda):
+        return _random_calls(node.body, variables | set(node.params))
+    if isinstance(node, Name):
+        return [node] if node.id not in variables and node.id in RANDOM else []
+    if isinstance(node, Apply) and isinstance(node.target, Name):
+        found = _random_calls(node.target, variables)
+        return ([node] if found else []) + [c for arg in node.args
+                                             for c in _random_calls(arg, variables)]
+    return [c for child in children(node) for c in _random_calls(child, variables)]
+
+
+def _is_reseed(call: object) -> bool:
+    """``randn('state', s)`` and the like: replaces the random state (reads nothing of it)."""
+    return (isinstance(call, Apply) and len(call.args) == 2 and isinstance(call.args[0], Str)
+            and call.args[0].value in _RESEEDS)
 
 
 def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str], set[str]]:
@@ -139,9 +169,22 @@ def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str],
             reads |= r
             partial |= f | p
         return reads - {stmt.var}, {stmt.var}, partial
+    if isinstance(stmt, IfStmt):
+        reads, partial = set(), set()
+        for condition, _ in stmt.branches:
+            reads |= expr_reads(condition, variables)
+        for inner in (*(s for _, body in stmt.branches for s in body), *stmt.orelse):
+            r, f, p = statement_io(inner, variables)
+            reads |= r
+            partial |= f | p
+        return reads, set(), partial
+    expr = stmt.expr if isinstance(stmt, ExprStmt) else stmt.value
+    calls = _random_calls(expr, variables)
+    rng_full = {RNG} if calls and all(_is_reseed(c) for c in calls) else set()
+    rng_partial = {RNG} if calls and not rng_full else set()
     if isinstance(stmt, ExprStmt):
-        return expr_reads(stmt.expr, variables), set(), set()
-    reads = expr_reads(stmt.value, variables)
+        return expr_reads(stmt.expr, variables) | rng_partial, rng_full, rng_partial
+    reads = expr_reads(stmt.value, variables) | rng_partial
     full, partial = set(), set()
     for target in stmt.targets:
         if target is None:
@@ -152,7 +195,7 @@ def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str],
             partial.add(_base_name(target))
             reads |= {_base_name(target)} | set().union(
                 *(expr_reads(c, variables) for c in children(target)))
-    return reads, full, partial
+    return reads, full | rng_full, partial | rng_partial
 
 
 def assigned_names(statements: Sequence[object]) -> set[str]:
@@ -328,12 +371,19 @@ def _field(value: Any, name: str) -> Any:
 
 _ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.true_divide,
                 ".^": np.power, "*": np.multiply, "/": np.true_divide, "^": np.power}
+_COMPARE = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+            "==": np.equal, "~=": np.not_equal}
 
 
 def _arith(op: str, x: Any, y: Any) -> Any:
     """MATLAB arithmetic; matrix ``/`` and ``^`` only with scalar operands."""
     a, b = _numeric(x, f"operand of {op}"), _numeric(y, f"operand of {op}")
     a_scalar, b_scalar = a.size == 1, b.size == 1
+    if op in _COMPARE:
+        if op not in ("==", "~="):  # MATLAB orders complex numbers by their real parts
+            a, b = (v.real if v.dtype.kind == "c" else v for v in (a, b))
+        return _scalarize(_COMPARE[op](a.reshape(()) if a_scalar else a,
+                                       b.reshape(()) if b_scalar else b).astype(np.float64))
     elementwise = (op in ("+", "-", ".*", "./", ".^") or (op == "*" and (a_scalar or b_scalar))
                    or (op == "/" and b_scalar) or (op == "^" and a_scalar and b_scalar))
     with np.errstate(all="ignore"):
@@ -345,6 +395,57 @@ def _arith(op: str, x: Any, y: Any) -> Any:
             return _scalarize(_matrix(a, "operand") @ _matrix(b, "operand"))
     raise TypeError(f"operator {op} is only supported with scalar operands here "
                     f"(shapes {a.shape} and {b.shape})")
+
+
+def _truth(value: Any) -> bool:
+    """MATLAB's truth of an ``if`` condition: non-empty and every element non-zero."""
+    arr = _numeric(unwrap(value), "an if condition")
+    return arr.size > 0 and bool(np.all(arr != 0))
+
+
+def _assign_indexed(base: Any, subs: Sequence[Any], value: Any) -> Any:
+    """``base(subs{:}) = value`` with MATLAB semantics: 1-based subscripts, the array grows
+    (zero-filled) to hold them, ``value`` is a scalar or has as many elements as the
+    selection (taken in column-major order)."""
+    arr = _matrix(base, "an indexed variable").copy()
+    val = _numeric(value, "an assigned value")
+    if len(subs) == 1:
+        if arr.ndim != 2 or min(arr.shape) > 1:
+            raise TypeError("linear indexed assignment is only supported into vectors here")
+        column = arr.shape[1] == 1 and arr.shape[0] != 1
+        flat = arr.reshape(-1, order="F")
+        idx = (np.arange(flat.size) if subs[0] is _ALL
+               else _subscript(subs[0], np.iinfo(np.int64).max))
+        size = max(flat.size, int(idx.max()) + 1 if idx.size else 0)
+        grown = np.zeros(size, dtype=np.result_type(flat, val))
+        grown[:flat.size] = flat
+        grown[idx] = val.reshape(-1, order="F") if val.size != 1 else val.reshape(())
+        return _scalarize(grown.reshape((size, 1) if column else (1, size)))
+    shape = arr.shape + (1,) * (len(subs) - arr.ndim)
+    if len(subs) < len(shape):
+        raise TypeError("indexed assignment needs a subscript for every dimension here")
+    idxs, new_shape = [], []
+    for d, sub in enumerate(subs):
+        if sub is _ALL:
+            idxs.append(np.arange(shape[d]))
+            new_shape.append(shape[d])
+        else:
+            idx = _subscript(sub, np.iinfo(np.int64).max)
+            idxs.append(idx)
+            new_shape.append(max(shape[d], int(idx.max()) + 1 if idx.size else 0))
+    grown = np.zeros(new_shape, dtype=np.result_type(arr, val))
+    grown[tuple(slice(0, n) for n in shape)] = arr.reshape(shape)
+    selection = tuple(len(i) for i in idxs)
+    if val.size == 1:
+        grown[np.ix_(*idxs)] = val.reshape(())
+    elif val.size == int(np.prod(selection)):
+        grown[np.ix_(*idxs)] = val.reshape(selection, order="F")
+    else:
+        raise ValueError(f"=: nonconformant arguments (op1 is {'x'.join(map(str, selection))}, "
+                         f"op2 is {'x'.join(map(str, val.shape))})")
+    while grown.ndim > 2 and grown.shape[-1] == 1:
+        grown = grown[..., 0]
+    return _scalarize(grown)
 
 
 def _magnitude(value: Any) -> float:
@@ -477,6 +578,14 @@ class Interpreter:
                 self._set(stmt.var, _scalarize(values[:, j:j + 1]))
                 for inner in stmt.body:
                     self.execute(inner)
+        elif isinstance(stmt, IfStmt):
+            body = stmt.orelse
+            for condition, branch in stmt.branches:
+                if _truth(self.eval(condition)):
+                    body = branch
+                    break
+            for inner in body:
+                self.execute(inner)
         elif isinstance(stmt, ExprStmt):
             self.eval(stmt.expr, nargout=0)
         elif stmt.multi or len(stmt.targets) > 1:
@@ -514,6 +623,13 @@ class Interpreter:
             struct[target.name] = value
             self._set(name, struct)
             return
+        if isinstance(target, Apply):
+            base = np.zeros((0, 0)) if current is None else current
+            subs = self.eval_subscripts(base, target.args)
+            sources = [v for v in (current, value) if isinstance(v, Checked)]
+            self._set(name, merge_tolerances(_assign_indexed(unwrap(base), subs, unwrap(value)),
+                                             sources))
+            return
         cell = list(current) if isinstance(current, list) else []
         subs = [self.eval_subscript(a) for a in target.args]
         if len(subs) != 1 or subs[0] is _ALL or np.size(unwrap(subs[0])) != 1:
@@ -522,6 +638,17 @@ class Interpreter:
         cell.extend(np.zeros((0, 0)) for _ in range(k + 1 - len(cell)))
         cell[k] = value
         self._set(name, cell)
+
+    def _call(self, name: str, args: list[Any], nargout: int) -> tuple:
+        """Call the handler of ``name``; a :data:`RANDOM` function gets (and leaves) the
+        random state of the pseudo-variable :data:`RNG`, and is not cached."""
+        if name not in RANDOM:
+            return call_function(name, self.ctx, args, nargout, self.cache)
+        state = self._lookup(RNG) if RNG in self.env else None
+        state = state.copy() if isinstance(state, OctaveRandn) else OctaveRandn()
+        outputs = call_function(name, dataclasses.replace(self.ctx, rng=state), args, nargout)
+        self._set(RNG, state)
+        return outputs
 
     def _lookup(self, name: str) -> Any:
         value = self.env[name]
@@ -552,11 +679,11 @@ class Interpreter:
     def eval_multi(self, node: object, nargout: int) -> tuple:
         """Evaluate the right side of ``[a, b, ...] = node`` (must be a function call)."""
         if isinstance(node, Name) and not self.is_variable(node.id):
-            return call_function(node.id, self.ctx, [], nargout, self.cache)
+            return self._call(node.id, [], nargout)
         if isinstance(node, Apply) and isinstance(node.target, Name) and not self.is_variable(
                 node.target.id):
             args = [self.eval(a) for a in node.args]
-            return call_function(node.target.id, self.ctx, args, nargout, self.cache)
+            return self._call(node.target.id, args, nargout)
         raise TypeError("only a function call can have several outputs")
 
     def eval(self, node: object, nargout: int = 1) -> Any:
@@ -568,14 +695,14 @@ class Interpreter:
         if isinstance(node, Name):
             if self.is_variable(node.id):
                 return self._lookup(node.id)
-            return self._first(call_function(node.id, self.ctx, [], nargout, self.cache), node.id)
+            return self._first(self._call(node.id, [], nargout), node.id)
         if isinstance(node, Apply):
             if isinstance(node.target, Name) and not self.is_variable(node.target.id):
                 if any(isinstance(a, Colon) for a in node.args):
                     raise TypeError(f"':' is not a valid argument of {node.target.id}()")
                 args = [self.eval(a) for a in node.args]
                 name = node.target.id
-                return self._first(call_function(name, self.ctx, args, nargout, self.cache), name)
+                return self._first(self._call(name, args, nargout), name)
             target = self.eval(node.target)
             if isinstance(target, AnonymousFunction):
                 return target(*(self.eval(a) for a in node.args))
@@ -593,6 +720,13 @@ class Interpreter:
             return _field(self.eval(node.target), node.name)
         if isinstance(node, BinOp):
             return _binop(node.op, self.eval(node.left), self.eval(node.right))
+        if isinstance(node, Transpose):
+            operand = self.eval(node.operand)
+            arr = _matrix(unwrap(operand), "a transposed value")
+            if arr.ndim != 2:
+                raise TypeError(f"transpose of a {arr.ndim}-D array")
+            return merge_tolerances(_scalarize(np.conj(arr.T)),
+                                    [operand] if isinstance(operand, Checked) else [])
         if isinstance(node, Neg):
             operand = self.eval(node.operand)
             return merge_tolerances(_arith(".*", -1.0, unwrap(operand)),

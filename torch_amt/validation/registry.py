@@ -37,8 +37,8 @@ from torch_amt.validation.values import (
     with_scale,
 )
 
-__all__ = ["HANDLERS", "KEEPS_SCALE", "AmtError", "Context", "Handler", "NotCovered",
-           "amt_function", "call_function"]
+__all__ = ["HANDLERS", "KEEPS_SCALE", "RANDOM", "AmtError", "Context", "Handler",
+           "NotCovered", "amt_function", "call_function"]
 
 
 class NotCovered(Exception):
@@ -76,11 +76,16 @@ class Context:
         All variables stored in the file (MATLAB values), e.g. ``amt_version``.
     dtype : torch.dtype
         Precision to compute in (``torch.float64`` or ``torch.float32``).
+    rng : OctaveRandn or None
+        For the handlers of functions registered with ``random=True`` only: Octave's
+        normal generator in its state before the call (the handler draws from it; see
+        :mod:`torch_amt.validation.octave_random`).
     """
 
     file: str
     variables: Mapping[str, Any]
     dtype: torch.dtype
+    rng: Any = None
 
     @property
     def amt_version(self) -> str:
@@ -99,9 +104,13 @@ HANDLERS: dict[str, Handler] = {}
 KEEPS_SCALE: set[str] = set()
 """Functions whose outputs keep the :attr:`~torch_amt.validation.values.Checked.scale` of
 their inputs (selections and magnitudes: ``abs``, ``max``, ``reshape``)."""
+RANDOM: set[str] = set()
+"""Functions that use or set Octave's random state (``randn``, models with internal
+noise): the interpreter hands them the state as ``ctx.rng`` and never caches them."""
 
 
-def amt_function(*names: str, keeps_scale: bool = False) -> Callable[[Handler], Handler]:
+def amt_function(*names: str, keeps_scale: bool = False,
+                 random: bool = False) -> Callable[[Handler], Handler]:
     """Register the decorated function as the handler of the AMT functions ``names``.
 
     Parameters
@@ -111,6 +120,8 @@ def amt_function(*names: str, keeps_scale: bool = False) -> Callable[[Handler], 
     keeps_scale : bool
         The outputs keep the largest ``Checked.scale`` of the arguments (a function that
         only selects elements or takes magnitudes, see :data:`KEEPS_SCALE`).
+    random : bool
+        The function draws from (or seeds) Octave's random generator (:data:`RANDOM`).
 
     Raises
     ------
@@ -128,6 +139,8 @@ def amt_function(*names: str, keeps_scale: bool = False) -> Callable[[Handler], 
             HANDLERS[name] = handler
             if keeps_scale:
                 KEEPS_SCALE.add(name)
+            if random:
+                RANDOM.add(name)
         return handler
 
     return register

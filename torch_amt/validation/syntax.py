@@ -4,9 +4,12 @@ Supported: numbers, ``'strings'``, identifiers, ``f(...)`` (call or 1-based inde
 decided at run time), ``c{...}``, ``s.field``, ``:`` ranges and bare ``:`` subscripts,
 matrix ``[..]`` and cell ``{..}`` literals (``,``/blank and ``;``/newline separators),
 the operators ``+ - * / ^ .* ./ .^`` with MATLAB precedence, unary minus, ``end``
-inside an index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}`` and
-``s.f``), multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end`` and
-``try, ...; catch err, ...; end``. Statements are separated by ``,``, ``;`` or newlines.
+inside an index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}``,
+``s.f`` and ``x(i, j, ...)``), multi-assignments ``[a, ~, b] = f(...)``,
+``for v = expr, ...; end``, ``try, ...; catch err, ...; end``, ``if c, ...; elseif c, ...;
+else ...; end``, the comparisons ``< <= > >= == ~=``, the transpose ``x'`` and command
+syntax (``pkg load image``: ``pkg('load', 'image')``). Statements are separated by ``,``,
+``;`` or newlines.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ __all__ = [
     "ExprStmt",
     "FieldRef",
     "ForLoop",
+    "IfStmt",
     "Lambda",
     "MatlabSyntaxError",
     "MatrixLit",
@@ -33,6 +37,7 @@ __all__ = [
     "Num",
     "RangeExpr",
     "Str",
+    "Transpose",
     "TryCatch",
     "parse",
 ]
@@ -115,6 +120,13 @@ class Neg:
 
 
 @dataclass(frozen=True)
+class Transpose:
+    """``operand'`` (complex conjugate transpose)."""
+
+    operand: object
+
+
+@dataclass(frozen=True)
 class RangeExpr:
     start: object
     step: object | None
@@ -165,6 +177,15 @@ class TryCatch:
     text: str
 
 
+@dataclass(frozen=True)
+class IfStmt:
+    """``if c1, body1; elseif c2, body2; else orelse; end``."""
+
+    branches: tuple  # ((condition, body), ...)
+    orelse: tuple
+    text: str
+
+
 # --------------------------------------------------------------------------- tokenizer
 
 
@@ -177,14 +198,15 @@ class _Token:
 
 _NUMBER = re.compile(r"(?:\d+(?:\.(?![*/^])\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_]\w*")
-_OPERATORS = (".^", ".*", "./", "+", "-", "*", "/", "^", "(", ")", "[", "]",
-              "{", "}", "=", ":", ".", "~", ",", ";", "@")
+_OPERATORS = (".^", ".*", "./", "<=", ">=", "==", "~=", "<", ">", "+", "-", "*", "/", "^",
+              "(", ")", "[", "]", "{", "}", "=", ":", ".", "~", ",", ";", "@")
+_COMPARISONS = ("<", "<=", ">", ">=", "==", "~=")
 _KEYWORDS = ("end", "for", "if", "while", "function", "try", "catch")
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
 
 def _ends_value(tok: _Token) -> bool:
-    return tok.kind in ("num", "str", "name") or tok.text in (")", "]", "}")
+    return tok.kind in ("num", "str", "name") or tok.text in (")", "]", "}", "'")
 
 
 def _starts_value(text: str, j: int) -> bool:
@@ -219,6 +241,9 @@ def _tokenize(text: str) -> list[_Token]:
                 tokens.append(_Token("sep", "\n", i))
             elif stack[-1] in "[{":
                 tokens.append(_Token("op", ";", i))
+            i += 1
+        elif c == "'" and tokens and _ends_value(tokens[-1]) and text[i - 1] not in " \t,;":
+            tokens.append(_Token("op", "'", i))
             i += 1
         elif c == "'":
             j, chars = i + 1, []
@@ -304,10 +329,10 @@ class _Parser:
         out = []
         self.skip_separators()
         while self.tok.kind != "eof":
-            if self.at_keyword("end", "catch"):
+            if self.at_keyword("end", "catch", "else", "elseif"):
                 if self.tok.text not in closers:
-                    raise self.error(f"{self.tok.text!r} without "
-                                     f"{'try' if self.tok.text == 'catch' else 'for or try'}")
+                    opener = {"catch": "try", "end": "for, if or try"}.get(self.tok.text, "if")
+                    raise self.error(f"{self.tok.text!r} without {opener}")
                 break
             out.append(self.statement())
             if self.tok.kind not in ("sep", "eof") and not self.at_keyword(*closers):
@@ -321,6 +346,12 @@ class _Parser:
             return self.for_loop(start)
         if self.at_keyword("try"):
             return self.try_catch(start)
+        if self.at_keyword("if"):
+            return self.if_statement(start)
+        nxt = self.tokens[self.i + 1]
+        if self.tok.kind == "name" and nxt.kind == "name" and nxt.pos > self.tok.pos + len(
+                self.tok.text):
+            return self.command(start)
         if self.at("[") and self.is_multi_assignment():
             targets = self.lhs_list()
             self.expect("=")
@@ -363,6 +394,32 @@ class _Parser:
         self.expect_keyword("end", "'try' without 'end'")
         return TryCatch(body, var, handler, self.source(start))
 
+    def if_statement(self, start: int) -> IfStmt:
+        branches = []
+        while True:
+            self.i += 1
+            condition = self.expr()
+            body = self.statements(closers=("elseif", "else", "end"))
+            branches.append((condition, body))
+            if not self.at_keyword("elseif"):
+                break
+        orelse = ()
+        if self.at_keyword("else"):
+            self.i += 1
+            orelse = self.statements(closers=("end",))
+        self.expect_keyword("end", "'if' without 'end'")
+        return IfStmt(tuple(branches), orelse, self.source(start))
+
+    def command(self, start: int) -> ExprStmt:
+        """Command syntax ``name word ...``: the call ``name('word', ...)``."""
+        name = self.tok.text
+        self.i += 1
+        words = []
+        while self.tok.kind in ("name", "num"):
+            words.append(Str(self.tok.text))
+            self.i += 1
+        return ExprStmt(Apply(Name(name), tuple(words)), self.source(start))
+
     def expect_keyword(self, name: str, message: str) -> None:
         if not self.at_keyword(name):
             raise self.error(message)
@@ -404,11 +461,21 @@ class _Parser:
         base = expr
         while isinstance(base, (CellRef, FieldRef)):
             base = base.target
+        if isinstance(expr, Apply) and isinstance(expr.target, Name):
+            return
         if not isinstance(base, Name) or isinstance(expr, Apply):
-            raise self.error("can only assign to a name, name{i} or name.field")
+            raise self.error("can only assign to a name, name(i, ...), name{i} or name.field")
 
     # expressions, lowest precedence first
     def expr(self) -> object:
+        left = self.range()
+        while self.at(*_COMPARISONS):
+            op = self.tok.text
+            self.i += 1
+            left = BinOp(op, left, self.range())
+        return left
+
+    def range(self) -> object:
         start = self.additive()
         if not self.at(":"):
             return start
@@ -466,6 +533,9 @@ class _Parser:
                 node = Apply(node, self.arguments(")"))
             elif self.at("{"):
                 node = CellRef(node, self.arguments("}"))
+            elif self.at("'"):
+                self.i += 1
+                node = Transpose(node)
             elif self.at("."):
                 self.i += 1
                 if self.tok.kind != "name":
