@@ -8,7 +8,15 @@ against the outputs of AMT 1.4.0.
 """
 
 from torch_amt import dsp, functional, levels, scales
-from torch_amt.models import MODELS, Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
+from torch_amt.models import (
+    MODELS,
+    Dau1996,
+    Dau1997,
+    Jepsen2008,
+    King2019,
+    Osses2021,
+    RelanoIborra2019,
+)
 from torch_amt.stages import (
     AdaptLoop,
     ButterworthFilter,
@@ -18,11 +26,14 @@ from torch_amt.stages import (
     GammatoneFilterbank,
     HeadphoneFilter,
     IHCEnvelope,
+    InternalNoise,
     King2019Compression,
     King2019ModulationFilterbank,
     MiddleEarFilter,
     ModulationFilterbank,
     ModulationLowpass,
+    RelanoIborra2019DRNL,
+    RelanoIborra2019ModulationFilterbank,
     pad_modulation_outputs,
 )
 
@@ -40,6 +51,7 @@ __all__ = [
     "GammatoneFilterbank",
     "HeadphoneFilter",
     "IHCEnvelope",
+    "InternalNoise",
     "Jepsen2008",
     "King2019",
     "King2019Compression",
@@ -48,6 +60,9 @@ __all__ = [
     "ModulationFilterbank",
     "ModulationLowpass",
     "Osses2021",
+    "RelanoIborra2019",
+    "RelanoIborra2019DRNL",
+    "RelanoIborra2019ModulationFilterbank",
     "__version__",
     "dsp",
     "functional",

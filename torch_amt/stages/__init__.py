@@ -8,6 +8,7 @@ from torch_amt.stages.drnl import DRNLFilterbank
 from torch_amt.stages.ears import HeadphoneFilter, MiddleEarFilter
 from torch_amt.stages.gammatone import GammatoneFilterbank
 from torch_amt.stages.ihc import IHCEnvelope
+from torch_amt.stages.internal_noise import InternalNoise
 from torch_amt.stages.king2019_modfilterbank import (
     FastKing2019ModulationFilterbank,
     King2019ModulationFilterbank,
@@ -18,6 +19,8 @@ from torch_amt.stages.modfilterbank import (
     pad_modulation_outputs,
 )
 from torch_amt.stages.modulation_lowpass import ModulationLowpass
+from torch_amt.stages.relanoiborra2019_drnl import RelanoIborra2019DRNL
+from torch_amt.stages.relanoiborra2019_mfbtd import RelanoIborra2019ModulationFilterbank
 
 __all__ = [
     "AdaptLoop",
@@ -28,10 +31,13 @@ __all__ = [
     "GammatoneFilterbank",
     "HeadphoneFilter",
     "IHCEnvelope",
+    "InternalNoise",
     "King2019Compression",
     "King2019ModulationFilterbank",
     "MiddleEarFilter",
     "ModulationFilterbank",
     "ModulationLowpass",
+    "RelanoIborra2019DRNL",
+    "RelanoIborra2019ModulationFilterbank",
     "pad_modulation_outputs",
 ]
