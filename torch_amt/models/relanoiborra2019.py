@@ -9,7 +9,7 @@ import torch
 
 from torch_amt import _checks
 from torch_amt.levels import DBSPL_AMT
-from torch_amt.models.base import AuditoryModel
+from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
 from torch_amt.models.blocks import amt_flag_options
 from torch_amt.stages import AdaptLoop, HeadphoneFilter, IHCEnvelope, MiddleEarFilter
 from torch_amt.stages.expansion import Expansion
@@ -85,6 +85,10 @@ class RelanoIborra2019(AuditoryModel):
         Envelope extraction (AMT ``'ihc'`` / ``'no_ihc'``).
     an : bool
         Expansion and adaptation (AMT ``'an'`` / ``'no_an'``).
+    learnable : bool or iterable of str
+        ``True`` makes the adaptation time constants and the modulation filters learnable
+        (not in AMT), or name the stages: a subset of ``{'adt', 'mfb'}``. A learnable
+        modulation low-pass is redesigned with ``butter`` (equal to mfbtd's to ~1e-16).
     dtype : torch.dtype
         dtype of the stages' parameters (float64 reproduces AMT to ~1e-12).
 
@@ -111,9 +115,10 @@ class RelanoIborra2019(AuditoryModel):
     def __init__(self, fs: float, flow: float = 100.0, fhigh: float | None = None, *,
                  fcnt: int = 60, subject: str = "NH", dboffset: float = DBSPL_AMT,
                  internal_noise: bool = True, noise_seed: int | None = None,
-                 ihc: bool = True, an: bool = True,
+                 ihc: bool = True, an: bool = True, learnable: Learnable = False,
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__(fs, dboffset)
+        learn = resolve_learnable(learnable, ("adt", "mfb"))
         internal_noise = _checks.check_bool(internal_noise, "internal_noise")
         ihc, an = _checks.check_bool(ihc, "ihc"), _checks.check_bool(an, "an")
         fs = self.fs
@@ -129,8 +134,10 @@ class RelanoIborra2019(AuditoryModel):
              if internal_noise else None),
             ("ihc", IHCEnvelope(fs, "ihc_relanoiborra2019", dtype=dtype) if ihc else None),
             ("expansion", Expansion(2.0) if an else None),
-            ("adt", AdaptLoop(fs, preset="adt_relanoiborra2019", dtype=dtype) if an else None),
-            ("mfb", RelanoIborra2019ModulationFilterbank(fs, drnl.fc, dtype=dtype)),
+            ("adt", AdaptLoop(fs, preset="adt_relanoiborra2019", learnable="adt" in learn,
+                              dtype=dtype) if an else None),
+            ("mfb", RelanoIborra2019ModulationFilterbank(fs, drnl.fc, learnable="mfb" in learn,
+                                                         dtype=dtype)),
         ])
 
     def forward(self, x: torch.Tensor, return_stages: bool = False, *,
