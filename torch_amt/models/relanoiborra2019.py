@@ -69,6 +69,9 @@ class RelanoIborra2019(AuditoryModel):
         at 16 kHz).
     fcnt : int
         Number of channels, ERB-spaced (AMT ``fcnt`` 60; at most 60 with internal noise).
+    above_nyquist : bool
+        Accept channels whose DRNL filters reach fs/2, designed with AMT's formulas
+        (aliased), as AMT does with ``fhigh=8000`` at 16 kHz. Default False: a ValueError.
     subject : {'NH', 'HIx'}
         DRNL profile (AMT ``subject``): normal hearing, or the example hearing-impaired
         listener without compression.
@@ -113,7 +116,8 @@ class RelanoIborra2019(AuditoryModel):
     output_kind = "fcmt"
 
     def __init__(self, fs: float, flow: float = 100.0, fhigh: float | None = None, *,
-                 fcnt: int = 60, subject: str = "NH", dboffset: float = DBSPL_AMT,
+                 fcnt: int = 60, subject: str = "NH", above_nyquist: bool = False,
+                 dboffset: float = DBSPL_AMT,
                  internal_noise: bool = True, noise_seed: int | None = None,
                  ihc: bool = True, an: bool = True, learnable: Learnable = False,
                  dtype: torch.dtype = torch.float32) -> None:
@@ -122,7 +126,8 @@ class RelanoIborra2019(AuditoryModel):
         internal_noise = _checks.check_bool(internal_noise, "internal_noise")
         ihc, an = _checks.check_bool(ihc, "ihc"), _checks.check_bool(an, "an")
         fs = self.fs
-        drnl = RelanoIborra2019DRNL(fs, flow, fhigh, fcnt=fcnt, subject=subject, dtype=dtype)
+        drnl = RelanoIborra2019DRNL(fs, flow, fhigh, fcnt=fcnt, subject=subject,
+                                    above_nyquist=above_nyquist, dtype=dtype)
         self.set_chain([
             ("inputgain", Gain(self.dboffset - DBSPL_AMT)),
             ("outerear", HeadphoneFilter(fs, compensate_delay=False, dtype=dtype)),
