@@ -4,8 +4,8 @@ For each ``.mat`` file (except ``stimuli.mat``) the harness
 
 1. parses the file's ``call`` (the Octave statements that produced it);
 2. classifies the stored variables: *inputs* (:data:`INPUT_NAMES`, and any stored
-   numeric variable the statements read but none assigns, e.g. the generator's
-   parameters ``flow``, ``taus``; taken from the file, the statements computing them are
+   variable the statements read but none assigns, e.g. the generator's parameters
+   ``flow``, ``taus``, ``N_org``; taken from the file, the statements computing them are
    not run), *metadata* (:data:`METADATA_NAMES` and
    any other string no statement assigns; ignored), *outputs* (assigned by a statement,
    or a field ``<struct>_<field>`` of an assigned struct, as the generator flattens
@@ -57,6 +57,7 @@ from torch_amt.validation.syntax import (
     BinOp,
     ExprStmt,
     ForLoop,
+    IfStmt,
     Lambda,
     MatlabSyntaxError,
     Name,
@@ -198,6 +199,10 @@ def _calls(node: object, variables: set[str]) -> list[str]:
         return [c for stmt in node.body for c in _calls(stmt, variables)]
     if isinstance(node, TryCatch):
         return [c for stmt in (*node.body, *node.handler) for c in _calls(stmt, variables)]
+    if isinstance(node, IfStmt):
+        inner = (*(s for _, body in node.branches for s in body), *node.orelse)
+        return [*(c for cond, _ in node.branches for c in _calls(cond, variables)),
+                *(c for stmt in inner for c in _calls(stmt, variables))]
     if isinstance(node, Lambda):
         return _calls(node.body, variables | set(node.params))
     if isinstance(node, Assign):
@@ -248,11 +253,10 @@ class _Plan:
 def _classify(statements: tuple, stored: dict[str, Any], values: dict[str, Any]) -> _Plan:
     written = assigned_names(statements)
     names = set(stored)
-    # a stored numeric variable that statements read and none assigns (the generator's
-    # parameters: 'flow', 'taus', ...) is an input of the call, like 'stimulus'
-    read = set().union(*(statement_io(s, names)[0] for s in statements))
-    parameters = {n for n in (read & names) - written if not isinstance(values[n], str)}
-    inputs = (names & INPUT_NAMES) | parameters
+    # a stored variable that statements read and none assigns (the generator's parameters:
+    # 'flow', 'taus', 'N_org', ...) is an input of the call, like 'stimulus'
+    read = set().union(*(statement_io(s, names | written)[0] for s in statements))
+    inputs = (names & INPUT_NAMES) | ((names & read) - written)
     units: dict[str, list[tuple[str, str | None]]] = {}
     unassigned = []
     for name in sorted(names - inputs - METADATA_NAMES):

@@ -20,7 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from torch_amt.validation.registry import STATE, AmtError, Context, NotCovered, call_function
+from torch_amt.validation.registry import (
+    STATE,
+    AmtError,
+    Context,
+    NotCovered,
+    call_function,
+    copy_state,
+)
 from torch_amt.validation.syntax import (
     Apply,
     BinOp,
@@ -31,6 +38,7 @@ from torch_amt.validation.syntax import (
     ExprStmt,
     FieldRef,
     ForLoop,
+    IfStmt,
     Lambda,
     MatrixLit,
     Name,
@@ -38,6 +46,7 @@ from torch_amt.validation.syntax import (
     Num,
     RangeExpr,
     Str,
+    Transpose,
     TryCatch,
 )
 from torch_amt.validation.values import (
@@ -64,6 +73,7 @@ __all__ = [
 ]
 
 _ALL = slice(None)  # a bare ':' subscript
+
 
 
 class DependencyNotCovered(NotCovered):
@@ -93,7 +103,7 @@ def children(node: object) -> Iterable[object]:
         return (node.target,)
     if isinstance(node, BinOp):
         return (node.left, node.right)
-    if isinstance(node, Neg):
+    if isinstance(node, (Neg, Transpose)):
         return (node.operand,)
     if isinstance(node, RangeExpr):
         return tuple(n for n in (node.start, node.step, node.stop) if n is not None)
@@ -129,19 +139,19 @@ def hidden_io(node: object, variables: set[str]) -> tuple[set[str], set[str]]:
     that the calls inside an expression reset, and read and update."""
     resets: set[str] = set()
     updates: set[str] = set()
-    name, args = None, ()
+    name, args, inner = None, (), children(node)
     if isinstance(node, Name) and node.id not in variables:
         name = node.id
     elif isinstance(node, Apply) and isinstance(node.target, Name) and (
             node.target.id not in variables):
-        name, args = node.target.id, node.args
+        name, args, inner = node.target.id, node.args, node.args  # not the name again
     if name in STATE:
         r, u = STATE[name]([_static(a) for a in args])
         resets |= set(r)
         updates |= set(u)
     if isinstance(node, Lambda):
-        return hidden_io(node.body, variables - set(node.params))
-    for child in children(node):
+        return hidden_io(node.body, variables | set(node.params))
+    for child in inner:
         r, u = hidden_io(child, variables)
         resets |= r
         updates |= u
@@ -170,6 +180,17 @@ def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str],
             reads |= r
             partial |= f | p
         return reads - {stmt.var}, {stmt.var}, partial
+    if isinstance(stmt, IfStmt):
+        reads, partial = set(), set()
+        for condition, _ in stmt.branches:
+            resets, updates = hidden_io(condition, variables)
+            reads |= expr_reads(condition, variables) | updates
+            partial |= resets | updates
+        for inner in (*(s for _, body in stmt.branches for s in body), *stmt.orelse):
+            r, f, p = statement_io(inner, variables)
+            reads |= r
+            partial |= f | p
+        return reads, set(), partial
     if isinstance(stmt, ExprStmt):
         resets, updates = hidden_io(stmt.expr, variables)
         return expr_reads(stmt.expr, variables) | updates, resets - updates, updates
@@ -354,13 +375,38 @@ def _sub_cell(value: Any, subs: Sequence[Any]) -> Cell:
                  for k in ks], shape)
 
 
+def _nonconformant(selection: Sequence[int], value: np.ndarray) -> ValueError:
+    return ValueError(f"=: nonconformant arguments (op1 is {'x'.join(map(str, selection))}, "
+                      f"op2 is {'x'.join(map(str, value.shape))})")
+
+
+def _assign_linear(arr: np.ndarray, sub: Any, value: np.ndarray) -> Any:
+    """``arr(k) = value`` with a linear (column-major) subscript; beyond the end only a
+    vector or an empty array grows (a column stays a column, anything else becomes a row)."""
+    flat = arr.reshape(-1, order="F")
+    idx = np.arange(flat.size) if sub is _ALL else _subscript(sub, np.iinfo(np.int64).max)
+    size = max(flat.size, int(idx.max()) + 1 if idx.size else 0)
+    if value.size not in (1, idx.size):
+        raise _nonconformant((1, idx.size), value)
+    grown = np.zeros(size, dtype=np.result_type(flat, value))
+    grown[:flat.size] = flat
+    grown[idx] = value.reshape(-1, order="F") if value.size != 1 else value.reshape(-1)[0]
+    if size == flat.size:
+        return _scalarize(grown.reshape(arr.shape, order="F"))
+    if arr.ndim != 2 or (arr.size and min(arr.shape) != 1):
+        raise IndexError(f"a linear index beyond the end can only grow a vector, not a "
+                         f"{'x'.join(map(str, arr.shape))} array")
+    column = arr.shape[1] == 1 and arr.shape[0] != 1
+    return _scalarize(grown.reshape((size, 1) if column else (1, size)))
+
+
 def _assign_indexed(arr: np.ndarray, subs: Sequence[Any], value: np.ndarray) -> Any:
     """``arr(subs{:}) = value`` with MATLAB semantics: 1-based subscripts, the array grows
     with zeros where an index exceeds it, a ``:`` into an empty array takes the value's
     size along that dimension, and the value fills the selection in column-major order
     (or is a scalar)."""
-    if len(subs) < 2:
-        raise TypeError("indexed assignment needs at least two subscripts, x(i, j, ...) = v")
+    if len(subs) == 1:
+        return _assign_linear(arr, subs[0], value)
     vshape = value.shape + (1,) * max(0, len(subs) - value.ndim)
     shape = list(arr.shape[:len(subs)]) + [1] * max(0, len(subs) - arr.ndim)
     if arr.ndim > len(subs) and any(n != 1 for n in arr.shape[len(subs):]):
@@ -386,7 +432,7 @@ def _assign_indexed(arr: np.ndarray, subs: Sequence[Any], value: np.ndarray) -> 
     elif value.size == int(np.prod(lengths)):
         out[np.ix_(*idxs)] = value.reshape(lengths, order="F")
     else:
-        raise ValueError(f"assignment of {value.shape} values into a selection of {lengths}")
+        raise _nonconformant(lengths, value)
     while out.ndim > 2 and out.shape[-1] == 1:
         out = out[..., 0]
     return _scalarize(out)
@@ -446,6 +492,8 @@ def _arith(op: str, x: Any, y: Any) -> Any:
     a, b = _numeric(x, f"operand of {op}"), _numeric(y, f"operand of {op}")
     a_scalar, b_scalar = a.size == 1, b.size == 1
     if op in _LOGICAL:
+        if op in ("<", "<=", ">", ">="):  # MATLAB orders complex numbers by their real parts
+            a, b = (v.real if v.dtype.kind == "c" else v for v in (a, b))
         a = a.reshape(()) if a_scalar else a
         b = b.reshape(()) if b_scalar else b
         return _scalarize(_LOGICAL[op](a, b).astype(np.float64))
@@ -460,6 +508,12 @@ def _arith(op: str, x: Any, y: Any) -> Any:
             return _scalarize(_matrix(a, "operand") @ _matrix(b, "operand"))
     raise TypeError(f"operator {op} is only supported with scalar operands here "
                     f"(shapes {a.shape} and {b.shape})")
+
+
+def _truth(value: Any) -> bool:
+    """MATLAB's truth of an ``if`` condition: non-empty and every element non-zero."""
+    arr = _numeric(unwrap(value), "an if condition")
+    return arr.size > 0 and bool(np.all(arr != 0))
 
 
 def _magnitude(value: Any) -> float:
@@ -530,20 +584,6 @@ def _grown(shape: tuple[int, ...], ks: Sequence[int]) -> tuple[tuple[int, ...], 
     dims = tuple(max(n, k + 1) for n, k in zip(shape + (1,) * (len(full) - len(shape)), full,
                                               strict=True))
     return dims, full
-
-
-def _set_element(current: Any, ks: Sequence[int], value: Any) -> np.ndarray:
-    """``x(k...) = value`` for a numeric ``x`` and a scalar ``value``."""
-    raw = unwrap(value)
-    if np.size(raw) != 1:
-        raise TypeError("only x(k) = scalar is supported")
-    arr = np.zeros((0, 0)) if current is None else _matrix(unwrap(current), "x in x(k) = v")
-    item = _numeric(raw, "the assigned value").reshape(-1)[0]
-    dims, index = _grown(arr.shape, ks)
-    out = np.zeros(dims, dtype=np.result_type(arr, item))
-    out[tuple(slice(0, n) for n in arr.shape)] = arr
-    out[index] = item
-    return out
 
 
 def _set_cell_element(current: list, ks: Sequence[int], value: Any) -> Cell:
@@ -643,6 +683,14 @@ class Interpreter:
                 self._set(stmt.var, _scalarize(values[:, j:j + 1]))
                 for inner in stmt.body:
                     self.execute(inner)
+        elif isinstance(stmt, IfStmt):
+            body = stmt.orelse
+            for condition, branch in stmt.branches:
+                if _truth(self.eval(condition)):
+                    body = branch
+                    break
+            for inner in body:
+                self.execute(inner)
         elif isinstance(stmt, ExprStmt):
             self.eval(stmt.expr, nargout=0)
         elif stmt.multi or len(stmt.targets) > 1:
@@ -680,11 +728,11 @@ class Interpreter:
             struct[target.name] = value
             self._set(name, struct)
             return
-        if isinstance(target, Apply) and len(target.args) >= 2:
+        if isinstance(target, Apply):
             base = np.zeros((0, 0)) if current is None else current
             subs = self.eval_subscripts(base, target.args)
             updated = _assign_indexed(_matrix(unwrap(base), f"{name}"), subs,
-                                      _matrix(unwrap(value), "the assigned value"))
+                                      _numeric(unwrap(value), "the assigned value"))
             sources = [v for v in (current, value) if isinstance(v, Checked)]
             self._set(name, merge_tolerances(updated, sources))
             return
@@ -692,9 +740,6 @@ class Interpreter:
         if not subs or any(s is _ALL or np.size(unwrap(s)) != 1 for s in subs):
             raise TypeError("only indexed assignments with scalar subscripts are supported")
         ks = [int(_subscript(s, np.iinfo(np.int64).max)[0]) for s in subs]
-        if isinstance(target, Apply):
-            self._set(name, _set_element(current, ks, value))
-            return
         if current is not None and not isinstance(current, list):
             raise TypeError(f"{{}}-assignment needs a cell array, {name} is "
                             f"{type(unwrap(current)).__name__}")
@@ -728,17 +773,19 @@ class Interpreter:
 
     def call(self, name: str, nodes: Sequence[object], nargout: int) -> tuple:
         """Call the AMT function ``name`` on the argument expressions ``nodes``; a
-        function with hidden state gets it from (and leaves it in) the environment."""
+        function with hidden state gets a copy of it from the environment and leaves the
+        updated state there (also when it raises)."""
         args = [self.eval(a) for a in nodes]
         spec = STATE.get(name)
         if spec is None:
             return call_function(name, self.ctx, args, nargout, self.cache)
         resets, updates = spec([_static(a) for a in nodes])
         state = {key: None for key in resets}
-        for key in updates:
-            state[key] = self._lookup(key) if key in self.env else None
+        state.update(copy_state({key: self._lookup(key) if key in self.env else None
+                                 for key in updates}))
         try:
-            return call_function(name, replace(self.ctx, state=state), args, nargout)
+            return call_function(name, replace(self.ctx, state=state), args, nargout,
+                                 self.cache)
         finally:
             for key, value in state.items():
                 self._set(key, value)
@@ -785,6 +832,13 @@ class Interpreter:
             return _field(self.eval(node.target), node.name)
         if isinstance(node, BinOp):
             return _binop(node.op, self.eval(node.left), self.eval(node.right))
+        if isinstance(node, Transpose):
+            operand = self.eval(node.operand)
+            arr = _matrix(unwrap(operand), "a transposed value")
+            if arr.ndim != 2:
+                raise TypeError(f"transpose of a {arr.ndim}-D array")
+            return merge_tolerances(_scalarize(np.conj(arr.T)),
+                                    [operand] if isinstance(operand, Checked) else [])
         if isinstance(node, Neg):
             operand = self.eval(node.operand)
             return merge_tolerances(_arith(".*", -1.0, unwrap(operand)),

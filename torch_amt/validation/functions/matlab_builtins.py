@@ -1,11 +1,11 @@
 """MATLAB/Octave builtins and argument helpers used in ``call`` statements.
 
-``numel zeros cell struct rmfield max abs log10 ceil exp sqrt length sum reshape size
-squeeze cat fliplr find`` with NumPy (``abs``, ``max``, ``reshape``, ``squeeze``,
-``fliplr`` keep ``Checked.scale``), ``cellfun`` with an anonymous function (uniform
-output, keeping the scale of its results); ``filter`` through torch_amt's IIR kernel
-(:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal package, ``n`` points on
-[0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
+``numel zeros cell struct rmfield max abs log10 ceil floor real exp sqrt length sum mean
+reshape size squeeze cat fliplr find`` with NumPy (``abs``, ``max``, ``reshape``,
+``squeeze``, ``fliplr`` keep ``Checked.scale``), ``cellfun`` with an anonymous function
+(uniform output, keeping the scale of its results); ``filter`` through torch_amt's IIR
+kernel (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal package, ``n`` points
+on [0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
 ``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~torch_amt.validation.values.ArgBundle`
 objects for the handler that receives them via ``'argimport'``.
 """
@@ -131,8 +131,21 @@ def _elementwise(function: Any) -> Any:
 
 
 amt_function("ceil")(_elementwise(np.ceil))
+amt_function("floor")(_elementwise(np.floor))
+amt_function("real")(_elementwise(np.real))
 amt_function("exp")(_elementwise(np.exp))
 amt_function("sqrt")(_elementwise(np.emath.sqrt))
+
+
+@amt_function("mean")
+def mean(ctx: Context, args: list, nargout: int) -> tuple:
+    """``mean(x)`` along the first non-singleton dimension."""
+    (x,) = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) <= 1:
+        return (arr.mean().item(),)
+    axis = next(d for d, n in enumerate(arr.shape) if n > 1)
+    return (arr.mean(axis=axis, keepdims=True),)
 
 
 @amt_function("length")

@@ -43,7 +43,10 @@ def randn(ctx: Context, args: list, nargout: int) -> tuple:
         if args[0] not in _SEEDING or len(args) != 2:
             raise NotCovered(f"randn({args[0]!r}, ...) other than seeding with 'state' or "
                              "'twister'")
-        ctx.state[RANDN] = OctaveRandn(np.asarray(args[1], dtype=float))
+        try:
+            ctx.state[RANDN] = OctaveRandn(np.asarray(args[1], dtype=float))
+        except ValueError as err:
+            raise NotCovered(str(err)) from err
         return ()
     generator = ctx.state[RANDN]
     if generator is None:
