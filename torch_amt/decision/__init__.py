@@ -1,0 +1,1 @@
+"""Back-ends: decision stages that turn internal representations into responses."""
