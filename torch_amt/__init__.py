@@ -8,7 +8,15 @@ against the outputs of AMT 1.4.0.
 """
 
 from torch_amt import dsp, functional, levels, scales
-from torch_amt.models import MODELS, Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
+from torch_amt.models import (
+    MODELS,
+    Dau1996,
+    Dau1997,
+    Jepsen2008,
+    King2019,
+    Osses2021,
+    Paulick2024,
+)
 from torch_amt.stages import (
     AdaptLoop,
     ButterworthFilter,
@@ -48,6 +56,7 @@ __all__ = [
     "ModulationFilterbank",
     "ModulationLowpass",
     "Osses2021",
+    "Paulick2024",
     "__version__",
     "dsp",
     "functional",

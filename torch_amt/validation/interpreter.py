@@ -34,6 +34,7 @@ from torch_amt.validation.syntax import (
     MatrixLit,
     Name,
     Neg,
+    Not,
     Num,
     RangeExpr,
     Str,
@@ -90,7 +91,7 @@ def children(node: object) -> Iterable[object]:
         return (node.target,)
     if isinstance(node, BinOp):
         return (node.left, node.right)
-    if isinstance(node, Neg):
+    if isinstance(node, (Neg, Not)):
         return (node.operand,)
     if isinstance(node, RangeExpr):
         return tuple(n for n in (node.start, node.step, node.stop) if n is not None)
@@ -112,7 +113,7 @@ def expr_reads(node: object, variables: set[str]) -> set[str]:
 
 
 def _base_name(target: object) -> str:
-    while isinstance(target, (CellRef, FieldRef)):
+    while isinstance(target, (Apply, CellRef, FieldRef)):
         target = target.target
     return target.id
 
@@ -226,6 +227,12 @@ def _subscript(sub: Any, n: int) -> np.ndarray | slice:
     if sub is _ALL:
         return _ALL
     idx = _numeric(unwrap(sub), "an index").reshape(-1, order="F")
+    raw = np.asarray(unwrap(sub))
+    if raw.dtype == bool:  # logical indexing: the positions of the true elements
+        mask = raw.reshape(-1, order="F")
+        if mask.size > n and np.any(mask[n:]):
+            raise IndexError(f"logical index selects beyond the dimension ({n})")
+        return np.flatnonzero(mask[:n])
     if idx.dtype.kind == "c" or np.any(idx != np.round(idx)) or np.any(idx < 1):
         raise IndexError(f"indices must be positive integers, got {idx}")
     if np.any(idx > n):
@@ -255,6 +262,9 @@ def _select(value: Any, subs: Sequence[Any]) -> Any:
         picked = _take(flat, idx)
         if isinstance(idx, slice):
             shape = (flat.size, 1)
+        elif np.asarray(unwrap(subs[0])).dtype == bool:  # logical: a column (a row's row)
+            shape = (1, picked.size) if arr.ndim == 2 and arr.shape[0] == 1 else (
+                picked.size, 1)
         elif arr.ndim == 2 and arr.shape[0] == 1:
             shape = (1, picked.size)
         elif arr.ndim == 2 and arr.shape[1] == 1:
@@ -279,6 +289,40 @@ def _select(value: Any, subs: Sequence[Any]) -> Any:
     if checked.split_axis is not None and len(subs) == len(shape):
         return checked.select(result, idxs[checked.split_axis])
     return merge_tolerances(result, [checked])
+
+
+def _index_assign(current: Any, subs: Sequence[Any], value: Any) -> Any:
+    """``current(subs{:}) = value`` within the bounds of ``current`` (MATLAB semantics:
+    a scalar value fills the selection; otherwise its elements, column-major, must be as
+    many as the selection's). The result drops any tolerance of ``current``."""
+    arr = _matrix(unwrap(current), "an indexed-assignment target").copy()
+    new = _numeric(unwrap(value), "an assigned value")
+    if new.dtype.kind == "c" and arr.dtype.kind != "c":
+        arr = arr.astype(np.complex128)
+    if len(subs) == 1:
+        flat = arr.reshape(-1, order="F")
+        idx = _subscript(subs[0], flat.size)
+        positions = np.arange(flat.size)[idx]
+        view_shape = (positions.size,)
+    else:
+        shape = arr.shape + (1,) * (len(subs) - arr.ndim)
+        if len(subs) < arr.ndim:
+            shape = arr.shape[:len(subs) - 1] + (int(np.prod(arr.shape[len(subs) - 1:])),)
+        idxs = [np.arange(shape[d])[_subscript(s, shape[d])] for d, s in enumerate(subs)]
+        grid = np.meshgrid(*idxs, indexing="ij")
+        positions = np.ravel_multi_index([g.reshape(-1, order="F") for g in grid], shape,
+                                         order="F")
+        view_shape = tuple(len(i) for i in idxs)
+    if new.size == 1:
+        values = np.full(positions.size, new.reshape(-1)[0])
+    elif new.size == positions.size:
+        values = new.reshape(-1, order="F")
+    else:
+        raise ValueError(f"indexed assignment of {new.size} values into a selection of "
+                         f"shape {view_shape}")
+    flat = arr.reshape(-1, order="F")
+    flat[positions] = values
+    return _scalarize(flat.reshape(arr.shape, order="F"))
 
 
 def _cell_elements(value: Any, subs: Sequence[Any]) -> list[Any]:
@@ -330,9 +374,29 @@ _ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.true_
                 ".^": np.power, "*": np.multiply, "/": np.true_divide, "^": np.power}
 
 
+_COMPARISONS = {"==": np.equal, "~=": np.not_equal, "<": np.less, "<=": np.less_equal,
+                ">": np.greater, ">=": np.greater_equal}
+
+
+def _truth(value: Any, op: str) -> bool:
+    """MATLAB's truth of an operand of ``&&``/``||``: a nonempty, all-nonzero scalar."""
+    arr = np.asarray(unwrap(value))
+    if arr.size != 1:
+        raise TypeError(f"operands of {op} must be logical scalars, got shape {arr.shape}")
+    return bool(arr.reshape(-1)[0] != 0)
+
+
+def _logical(value: Any) -> Any:
+    """A comparison's result: a bool array (MATLAB logical), a Python bool for a scalar."""
+    return bool(value) if np.ndim(value) == 0 else value
+
+
 def _arith(op: str, x: Any, y: Any) -> Any:
     """MATLAB arithmetic; matrix ``/`` and ``^`` only with scalar operands."""
     a, b = _numeric(x, f"operand of {op}"), _numeric(y, f"operand of {op}")
+    if op in _COMPARISONS:
+        return _logical(_COMPARISONS[op](a.reshape(()) if a.size == 1 else a,
+                                         b.reshape(()) if b.size == 1 else b))
     a_scalar, b_scalar = a.size == 1, b.size == 1
     elementwise = (op in ("+", "-", ".*", "./", ".^") or (op == "*" and (a_scalar or b_scalar))
                    or (op == "/" and b_scalar) or (op == "^" and a_scalar and b_scalar))
@@ -514,6 +578,13 @@ class Interpreter:
             struct[target.name] = value
             self._set(name, struct)
             return
+        if isinstance(target, Apply):
+            if current is None:
+                raise NameError(f"{name}(...) = ... needs {name} to exist (growing an array "
+                                "by indexed assignment is not supported)")
+            subs = self.eval_subscripts(current, target.args)
+            self._set(name, _index_assign(current, subs, value))
+            return
         cell = list(current) if isinstance(current, list) else []
         subs = [self.eval_subscript(a) for a in target.args]
         if len(subs) != 1 or subs[0] is _ALL or np.size(unwrap(subs[0])) != 1:
@@ -592,7 +663,15 @@ class Interpreter:
         if isinstance(node, FieldRef):
             return _field(self.eval(node.target), node.name)
         if isinstance(node, BinOp):
+            if node.op in ("&&", "||"):  # short-circuit, as MATLAB
+                left = _truth(self.eval(node.left), node.op)
+                if left == (node.op == "||"):
+                    return left
+                return _truth(self.eval(node.right), node.op)
             return _binop(node.op, self.eval(node.left), self.eval(node.right))
+        if isinstance(node, Not):
+            operand = np.asarray(unwrap(self.eval(node.operand)))
+            return _logical(operand == 0)
         if isinstance(node, Neg):
             operand = self.eval(node.operand)
             return merge_tolerances(_arith(".*", -1.0, unwrap(operand)),

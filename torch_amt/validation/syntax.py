@@ -3,10 +3,12 @@
 Supported: numbers, ``'strings'``, identifiers, ``f(...)`` (call or 1-based indexing,
 decided at run time), ``c{...}``, ``s.field``, ``:`` ranges and bare ``:`` subscripts,
 matrix ``[..]`` and cell ``{..}`` literals (``,``/blank and ``;``/newline separators),
-the operators ``+ - * / ^ .* ./ .^`` with MATLAB precedence, unary minus, ``end``
-inside an index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}`` and
-``s.f``), multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end`` and
-``try, ...; catch err, ...; end``. Statements are separated by ``,``, ``;`` or newlines.
+the operators ``+ - * / ^ .* ./ .^``, comparisons ``== ~= < <= > >=`` and the
+short-circuit ``&& ||`` with MATLAB precedence, unary minus and ``~`` (not), ``end``
+inside an index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}``,
+``s.f`` and indexed ``x(i, j) = ...``), multi-assignments ``[a, ~, b] = f(...)``,
+``for v = expr, ...; end`` and ``try, ...; catch err, ...; end``. Statements are separated
+by ``,``, ``;`` or newlines.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "MatrixLit",
     "Name",
     "Neg",
+    "Not",
     "Num",
     "RangeExpr",
     "Str",
@@ -115,6 +118,13 @@ class Neg:
 
 
 @dataclass(frozen=True)
+class Not:
+    """``~operand`` (logical not)."""
+
+    operand: object
+
+
+@dataclass(frozen=True)
 class RangeExpr:
     start: object
     step: object | None
@@ -177,8 +187,8 @@ class _Token:
 
 _NUMBER = re.compile(r"(?:\d+(?:\.(?![*/^])\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_]\w*")
-_OPERATORS = (".^", ".*", "./", "+", "-", "*", "/", "^", "(", ")", "[", "]",
-              "{", "}", "=", ":", ".", "~", ",", ";", "@")
+_OPERATORS = ("&&", "||", "==", "~=", "<=", ">=", ".^", ".*", "./", "<", ">", "+", "-", "*",
+              "/", "^", "(", ")", "[", "]", "{", "}", "=", ":", ".", "~", ",", ";", "@")
 _KEYWORDS = ("end", "for", "if", "while", "function", "try", "catch")
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
@@ -404,11 +414,35 @@ class _Parser:
         base = expr
         while isinstance(base, (CellRef, FieldRef)):
             base = base.target
+        if isinstance(expr, Apply) and isinstance(expr.target, Name):
+            return
         if not isinstance(base, Name) or isinstance(expr, Apply):
-            raise self.error("can only assign to a name, name{i} or name.field")
+            raise self.error("can only assign to a name, name(i), name{i} or name.field")
 
     # expressions, lowest precedence first
     def expr(self) -> object:
+        left = self.conjunction()
+        while self.at("||"):
+            self.i += 1
+            left = BinOp("||", left, self.conjunction())
+        return left
+
+    def conjunction(self) -> object:
+        left = self.comparison()
+        while self.at("&&"):
+            self.i += 1
+            left = BinOp("&&", left, self.comparison())
+        return left
+
+    def comparison(self) -> object:
+        left = self.range_expr()
+        while self.at("==", "~=", "<", "<=", ">", ">="):
+            op = self.tok.text
+            self.i += 1
+            left = BinOp(op, left, self.range_expr())
+        return left
+
+    def range_expr(self) -> object:
         start = self.additive()
         if not self.at(":"):
             return start
@@ -442,6 +476,9 @@ class _Parser:
         if self.at("+"):
             self.i += 1
             return self.unary()
+        if self.at("~"):
+            self.i += 1
+            return Not(self.unary())
         return self.power()
 
     def power(self) -> object:

@@ -1,12 +1,14 @@
 """MATLAB/Octave builtins and argument helpers used in ``call`` statements.
 
-``numel zeros cell struct rmfield max abs log10 ceil exp sqrt length sum reshape`` with
-NumPy (``abs``, ``max``, ``reshape`` keep ``Checked.scale``), ``cellfun`` with an
-anonymous function (uniform output, keeping the scale of its results); ``filter`` through
-torch_amt's IIR kernel (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal
-package, ``n`` points on [0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
+``numel zeros cell struct rmfield max abs log10 ceil floor exp sqrt length sum reshape
+nan isnan isequal double min size rms`` with NumPy (``abs``, ``max``, ``reshape`` keep
+``Checked.scale``), ``cellfun`` with an anonymous function (uniform output, keeping the
+scale of its results); ``filter`` through torch_amt's IIR kernel
+(:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal package, ``n`` points on
+[0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
 ``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~torch_amt.validation.values.ArgBundle`
-objects for the handler that receives them via ``'argimport'``.
+objects for the handler that receives them via ``'argimport'``; ``resample`` (Octave
+signal) and ``movmean``; ``addpath``/``rmpath`` (no-ops) and ``rethrow``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from torch_amt.dsp import lfilter
+from torch_amt.dsp.movmean import movmean
+from torch_amt.dsp.resample import octave_resample_filter, resample
 from torch_amt.validation.convert import (
     amt_to_torch,
     array_to_torch,
@@ -23,7 +27,7 @@ from torch_amt.validation.convert import (
     torch_to_array,
     vector_to_torch,
 )
-from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.registry import AmtError, Context, NotCovered, amt_function
 from torch_amt.validation.values import ArgBundle, scale_of, unwrap, with_scale
 
 
@@ -41,6 +45,14 @@ def _array(value: Any, what: str) -> np.ndarray:
     return arr.reshape(1, 1) if arr.ndim == 0 else arr
 
 
+def _dims(args: list) -> list[int]:
+    """The dimensions of ``zeros(...)``-like calls: ``n``, ``m, n, ...`` or a size vector."""
+    if len(args) == 1 and np.size(args[0]) > 1:
+        return [_count(v, "a dimension") for v in np.asarray(args[0]).reshape(-1)]
+    dims = [_count(a, "a dimension") for a in args] or [1]
+    return dims * 2 if len(dims) == 1 else dims
+
+
 @amt_function("numel")
 def numel(ctx: Context, args: list, nargout: int) -> tuple:
     """``numel(x)``: number of elements (cells: elements, structs and scalars: 1)."""
@@ -52,9 +64,9 @@ def numel(ctx: Context, args: list, nargout: int) -> tuple:
 
 @amt_function("zeros")
 def zeros(ctx: Context, args: list, nargout: int) -> tuple:
-    """``zeros(n)`` (n x n) or ``zeros(m, n, ...)``."""
-    dims = [_count(a, "a dimension") for a in args] or [1]
-    return (np.zeros(dims * 2 if len(dims) == 1 else dims),)
+    """``zeros(n)`` (n x n), ``zeros(m, n, ...)`` or ``zeros(size_vector)``."""
+    dims = _dims(args)
+    return (np.zeros(dims),)
 
 
 @amt_function("cell")
@@ -125,6 +137,7 @@ def _elementwise(function: Any) -> Any:
 
 
 amt_function("ceil")(_elementwise(np.ceil))
+amt_function("floor")(_elementwise(np.floor))
 amt_function("exp")(_elementwise(np.exp))
 amt_function("sqrt")(_elementwise(np.emath.sqrt))
 
@@ -141,13 +154,18 @@ def length(ctx: Context, args: list, nargout: int) -> tuple:
 
 @amt_function("sum")
 def sum_(ctx: Context, args: list, nargout: int) -> tuple:
-    """``sum(x)`` along the first non-singleton dimension."""
-    (x,) = args
+    """``sum(x)`` along the first non-singleton dimension; ``sum(x, 'all')``; the flag
+    ``'omitnan'`` skips NaN (MATLAB; Octave 7 has neither flag, the paulick2024 reference
+    files supply them with a stand-in)."""
+    x, *flags = args
+    if any(f not in ("all", "omitnan", "includenan") for f in flags):
+        raise NotCovered(f"sum with options {flags} is not covered")
     arr = _array(x, "x")
-    if sum(n > 1 for n in arr.shape) <= 1:
-        return (arr.sum().item(),)
+    total = np.nansum if "omitnan" in flags else np.sum
+    if "all" in flags or sum(n > 1 for n in arr.shape) <= 1:
+        return (total(arr).item(),)
     axis = next(d for d, n in enumerate(arr.shape) if n > 1)
-    return (arr.sum(axis=axis, keepdims=True),)
+    return (total(arr, axis=axis, keepdims=True),)
 
 
 @amt_function("reshape", keeps_scale=True)
@@ -236,3 +254,120 @@ def freqz(ctx: Context, args: list, nargout: int) -> tuple:
     h = _on_grid(b, n) / _on_grid(a, n)
     w = np.pi * np.arange(n) / n
     return (h.reshape(-1, 1), w.reshape(-1, 1))
+
+
+@amt_function("nan", "NaN")
+def nan(ctx: Context, args: list, nargout: int) -> tuple:
+    """``nan(n)`` (n x n), ``nan(m, n, ...)`` or ``nan(size_vector)``."""
+    dims = _dims(args)
+    return (np.full(dims, np.nan),)
+
+
+@amt_function("isnan")
+def isnan(ctx: Context, args: list, nargout: int) -> tuple:
+    """``isnan(x)``: a logical (bool) array."""
+    (x,) = args
+    return (np.isnan(_array(x, "x")),)
+
+
+@amt_function("isequal")
+def isequal(ctx: Context, args: list, nargout: int) -> tuple:
+    """``isequal(a, b, ...)``: same size and values (NaN unequal, as MATLAB)."""
+    first, *rest = args
+    if isinstance(first, (str, list, dict)) or any(isinstance(r, (str, list, dict))
+                                                   for r in rest):
+        return (all(type(r) is type(first) and r == first for r in rest),)
+    a = _array(first, "a")
+    return (all(_array(r, "b").shape == a.shape and bool(np.all(_array(r, "b") == a))
+                for r in rest),)
+
+
+@amt_function("double")
+def double(ctx: Context, args: list, nargout: int) -> tuple:
+    """``double(x)`` (logical to 0/1)."""
+    (x,) = args
+    arr = np.asarray(x, dtype=np.float64)
+    return (float(arr) if arr.ndim == 0 else arr,)
+
+
+@amt_function("min")
+def min_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``[m, i] = min(x)`` of a vector (first index of the minimum, 1-based; NaN ignored),
+    or ``min(a, b)``."""
+    if len(args) == 2:
+        return (np.fmin(_array(args[0], "a"), _array(args[1], "b")),)
+    (x,) = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) > 1:
+        raise NotCovered("min of a matrix is not covered (only vectors)")
+    flat = arr.reshape(-1)
+    k = int(np.nanargmin(flat))
+    return (float(flat[k]), float(k + 1))
+
+
+@amt_function("size")
+def size(ctx: Context, args: list, nargout: int) -> tuple:
+    """``size(x, dim)`` or ``size(x)`` (a row; ``[m, n, ...] = size(x)`` is not covered)."""
+    x, *dim = args
+    shape = (len(x), 1) if isinstance(x, list) else _array(x, "x").shape
+    if dim:
+        d = _count(dim[0], "dim")
+        return (float(shape[d - 1]) if d <= len(shape) else 1.0,)
+    if nargout > 1:
+        raise NotCovered("size with several outputs is not covered")
+    return (np.asarray(shape, dtype=float).reshape(1, -1),)
+
+
+@amt_function("rms")
+def rms(ctx: Context, args: list, nargout: int) -> tuple:
+    """``rms(x)``: ``sqrt(mean(x.^2))`` along the first non-singleton dimension."""
+    (x,) = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) <= 1:
+        return (float(np.sqrt(np.mean(arr.reshape(-1) ** 2))),)
+    axis = next(d for d, n in enumerate(arr.shape) if n > 1)
+    return (np.sqrt(np.mean(arr**2, axis=axis, keepdims=True)),)
+
+
+@amt_function("movmean")
+def movmean_handler(ctx: Context, args: list, nargout: int) -> tuple:
+    """``movmean(x, k)`` of a column (or row) vector, :func:`torch_amt.dsp.movmean.movmean`
+    (a non-integer ``k`` as the paulick2024 reference files' stand-in reads it)."""
+    if len(args) != 2:
+        raise NotCovered("movmean with options is not covered")
+    x, k = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) > 1:
+        raise NotCovered("movmean of a matrix is not covered (only vectors)")
+    y = movmean(vector_to_torch(arr, ctx.dtype), float(k))
+    return (y.detach().numpy().astype(np.float64).reshape(arr.shape),)
+
+
+@amt_function("resample")
+def resample_handler(ctx: Context, args: list, nargout: int) -> tuple:
+    """``[y, h] = resample(x, p, q)``, GNU Octave signal 1.4.3 (along the columns of
+    ``x``), :func:`torch_amt.dsp.resample.resample`."""
+    if len(args) != 3:
+        raise NotCovered("resample with a given filter is not covered")
+    x, p, q = args
+    arr = _array(x, "x")
+    h = octave_resample_filter(_count(p, "p"), _count(q, "q"))
+    if arr.ndim == 2 and arr.shape[0] == 1:
+        y = torch_to_array(resample(array_to_torch(arr, ctx.dtype), int(p), int(q), h))
+    else:
+        y = torch_to_amt(resample(amt_to_torch(arr, ctx.dtype), int(p), int(q), h))
+    return (y, h.numpy().reshape(-1, 1))
+
+
+@amt_function("addpath", "rmpath")
+def path_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``addpath(dir)`` / ``rmpath(dir)``: the Octave path does not matter here (what a
+    reference file's own stand-ins change is reproduced by the handlers)."""
+    return ("",)
+
+
+@amt_function("rethrow")
+def rethrow(ctx: Context, args: list, nargout: int) -> tuple:
+    """``rethrow(err)``: raise the caught AMT error again."""
+    (err,) = args
+    raise AmtError(err.get("message", ""), err.get("identifier", ""))
