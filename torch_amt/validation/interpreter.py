@@ -325,6 +325,35 @@ def _index_assign(current: Any, subs: Sequence[Any], value: Any) -> Any:
     return _scalarize(flat.reshape(arr.shape, order="F"))
 
 
+def _assigned_tolerance(current: Any, subs: Sequence[Any], value: Any, result: Any) -> Any:
+    """The tolerance of ``current(subs{:}) = value``: assigning whole columns of a
+    ``(time, channel)`` array keeps one tolerance per column (that of the column's
+    value, e.g. per auditory channel); any other assignment takes the largest of the
+    two operands' tolerances."""
+    sources = [v for v in (current, value) if isinstance(v, Checked)]
+    if not sources:
+        return result
+    shape = np.shape(result)
+    if len(subs) == 2 and len(shape) == 2 and subs[0] is _ALL and subs[1] is not _ALL:
+        n = shape[1]
+        old = current if isinstance(current, Checked) else None
+        per_column = old is not None and old.split_axis == 1 and old.n_slices == n
+        tol = np.array([old.slice_tol(k if per_column else None) if old else 0.0
+                        for k in range(n)])
+        reason = [old.slice_reason(k if per_column else None) if old else ""
+                  for k in range(n)]
+        labels = [old.slice_label(k) if per_column else str(k + 1) for k in range(n)]
+        new = value if isinstance(value, Checked) else None
+        for k in np.atleast_1d(_subscript(subs[1], n)):
+            tol[k] = new.slice_tol() if new else 0.0
+            reason[k] = new.slice_reason() if new else ""
+            if new is not None and new.n_slices == 1:
+                labels[k] = new.slice_label(0)
+        return Checked(unwrap(result), tol=tol, reason=tuple(reason), split_axis=1,
+                       labels=tuple(labels))
+    return merge_tolerances(unwrap(result), sources)
+
+
 def _cell_elements(value: Any, subs: Sequence[Any]) -> list[Any]:
     """The elements ``c{subs}`` selects (a comma-separated list in MATLAB), in order."""
     checked = value if isinstance(value, Checked) else None
@@ -583,7 +612,8 @@ class Interpreter:
                 raise NameError(f"{name}(...) = ... needs {name} to exist (growing an array "
                                 "by indexed assignment is not supported)")
             subs = self.eval_subscripts(current, target.args)
-            self._set(name, _index_assign(current, subs, value))
+            self._set(name, _assigned_tolerance(current, subs, value,
+                                                _index_assign(current, subs, value)))
             return
         cell = list(current) if isinstance(current, list) else []
         subs = [self.eval_subscript(a) for a in target.args]
