@@ -148,6 +148,26 @@ class Paulick2024(AuditoryModel):
                                              learnable="mfb" in learn, dtype=dtype)),
         ])
 
+    def forward(self, x: torch.Tensor, return_stages: bool = False):
+        """Run the model on ``x (T,)`` or ``(B, T)`` (see :class:`AuditoryModel`).
+
+        Fewer than 4 samples give AMT's ``floor(T/4) = 0`` output samples: the chain runs
+        up to the resampling and every modulation channel is empty.
+        """
+        if not isinstance(x, torch.Tensor) or x.ndim == 0 or self.output_length(
+                x.shape[-1]) > 0:
+            return super().forward(x, return_stages)
+        chain = self.chain
+        self.chain = chain[:-1]
+        try:
+            record = super().forward(x, return_stages=True)
+        finally:
+            self.chain = chain
+        y = record["out"]
+        out = [y.new_zeros(*y.shape[:-2], m.numel(), 0) for m in self.mfb.mfc]
+        record["mfb"] = record["out"] = out
+        return record if return_stages else out
+
     def output_length(self, n: int) -> int:
         """Number of output samples for ``n`` input samples: ``floor(n/4)`` (AMT)."""
         return self.resample.output_length(n)
