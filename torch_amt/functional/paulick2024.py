@@ -27,6 +27,7 @@ import math
 import torch
 
 from torch_amt import _checks
+from torch_amt.dsp.design import straight_through
 from torch_amt.dsp.membrane import membrane_potential
 from torch_amt.functional.drnl import DRNLParams
 from torch_amt.scales import erbspace
@@ -207,9 +208,18 @@ def paulick2024_ihc(x: torch.Tensor, fs: float) -> torch.Tensor:
     x = _checks.check_signal(x, "x", ndim=range(1, 64), min_length=0, dim_names="(..., T)")
     fs = _checks.check_fs(fs)
     displacement = math.pow(10.0, _DISPLACEMENT_DB / 20) * x
-    factor1 = torch.exp((_X0 - displacement) / _S0)
-    factor0 = torch.exp((_X0 - displacement) / _S1)
-    g = _GMET_MAX / (1 + factor0 * (1 + factor1))
+    with torch.no_grad():  # AMT's expression (its rounding; overflows to G = 0)
+        factor1 = torch.exp((_X0 - displacement) / _S0)
+        factor0 = torch.exp((_X0 - displacement) / _S1)
+        g_amt = _GMET_MAX / (1 + factor0 * (1 + factor1))
+    # the same function, G = Gmax·exp(-logsumexp(0, a, a + b)), for a finite gradient
+    # where AMT's exponentials overflow
+    g = g_amt
+    if displacement.requires_grad:
+        a = (_X0 - displacement) / _S1
+        b = (_X0 - displacement) / _S0
+        terms = torch.stack([torch.zeros_like(a), a, a + b])
+        g = straight_through(g_amt, _GMET_MAX * torch.exp(-torch.logsumexp(terms, dim=0)))
     v0 = paulick2024_ihc_precharge(fs)
     rows = g.reshape(-1, x.shape[-1])
     v = membrane_potential(rows, v0, _EP, _GK, _EK, 1 / fs, _CM, dtype=x.dtype)
