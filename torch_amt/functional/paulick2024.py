@@ -207,7 +207,9 @@ def paulick2024_ihc(x: torch.Tensor, fs: float) -> torch.Tensor:
     """
     x = _checks.check_signal(x, "x", ndim=range(1, 64), min_length=0, dim_names="(..., T)")
     fs = _checks.check_fs(fs)
-    displacement = math.pow(10.0, _DISPLACEMENT_DB / 20) * x
+    # the conductance in float64 whatever the dtype of x: at rest it sits 3e-6 (relative)
+    # from the pre-charge value, and that offset drives the output at silence
+    displacement = math.pow(10.0, _DISPLACEMENT_DB / 20) * x.to(torch.float64)
     with torch.no_grad():  # AMT's expression (its rounding; overflows to G = 0)
         factor1 = torch.exp((_X0 - displacement) / _S0)
         factor0 = torch.exp((_X0 - displacement) / _S1)
@@ -222,8 +224,10 @@ def paulick2024_ihc(x: torch.Tensor, fs: float) -> torch.Tensor:
         g = straight_through(g_amt, _GMET_MAX * torch.exp(-torch.logsumexp(terms, dim=0)))
     v0 = paulick2024_ihc_precharge(fs)
     rows = g.reshape(-1, x.shape[-1])
-    v = membrane_potential(rows, v0, _EP, _GK, _EK, 1 / fs, _CM, dtype=x.dtype)
-    return (v - v0).reshape(x.shape)
+    # relative to the pre-charged potential in float64 (the potential itself is ~-57 mV,
+    # its changes as small as ~1e-9 V at silence: in float32 only the difference keeps them)
+    v = membrane_potential(rows, v0, _EP, _GK, _EK, 1 / fs, _CM, dtype=torch.float64)
+    return (v - v0).to(x.dtype).reshape(x.shape)
 
 
 def paulick2024_minlvl(fc: torch.Tensor) -> torch.Tensor:
