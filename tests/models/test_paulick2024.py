@@ -84,7 +84,7 @@ def test_resample_filter_is_octaves_stored_filter():
 def test_resample_identity_gradient_and_errors():
     x = torch.randn(3, 40, dtype=F64, requires_grad=True)
     assert resample(x, 2, 2) is x
-    assert torch.autograd.gradcheck(lambda v: resample(v, 1, 4), (x[:, :21],))
+    assert torch.autograd.gradcheck(lambda v: resample(v, 1, 4), (x[:1, :21],))
     with pytest.raises(ValueError, match="p must be"):
         resample(x, 0, 4)
     with pytest.raises(TypeError, match="x must be"):
