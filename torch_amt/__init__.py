@@ -3,8 +3,8 @@
 Layered, differentiable ``torch.nn.Module`` stages (outer/middle ear, gammatone and
 DRNL filterbanks, inner-hair-cell envelope, adaptation loops, modulation filterbanks)
 and the published models composed from them (:class:`Dau1996`, :class:`Dau1997`,
-:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`), validated numerically
-against the outputs of AMT 1.4.0.
+:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`, :class:`Paulick2024`),
+validated numerically against the outputs of AMT 1.4.0 (and AMT 1.6 for ``paulick2024``).
 """
 
 from torch_amt import dsp, functional, levels, scales
