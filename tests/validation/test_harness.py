@@ -120,6 +120,7 @@ def test_parse_structure():
 
 
 @pytest.mark.parametrize("text", ["x = [1 2", "x = 'abc", "x = a == ;", "s(1).f = 1;",
+                                  "f(x)(2) = 1;", "x = a && ;", "while x, y = 1; end",
                                   "end", "for k = 1:2, x = k;", "x = end;", "x = 1 2;",
                                   "try, x = 1;", "catch", "x = @(a b) a;", "if x, y = 1;",
                                   "else", "x = a <;"])
@@ -190,6 +191,21 @@ def test_comparisons_if_transpose_and_indexed_assignment():
     np.testing.assert_array_equal(env["r"], [[0, 0, 0, 0, 2]])
     bad = run("m = zeros(2, 2); m(:, 1) = [1 2 3];")
     assert bad["m"].failed and "nonconformant" in bad["m"].reason
+
+
+def test_logicals_masks_and_short_circuit():
+    env = run("x = [4 1 NaN 3]; m = x > 2; y = x(m); z = x; z(~m) = 0; "
+              "k = ~isnan(x) & x < 4; w = x(k); a = zeros(2, 3, 2); a(:, 4) = 7; "
+              "t = 1 < 2 || undefined_function(1); f = 0 && undefined_function(1); "
+              "n = not([1 0]);")
+    assert env["m"].dtype == bool
+    np.testing.assert_array_equal(env["y"], [[4, 3]])
+    np.testing.assert_array_equal(env["z"], [[4, 0, 0, 3]])  # NaN > 2 is false
+    np.testing.assert_array_equal(env["w"], [[1, 3]])
+    assert env["a"].shape == (2, 3, 2) and np.all(env["a"][:, 0, 1] == 7)  # 4 = (1, 2)
+    assert env["t"] is True and env["f"] is False
+    np.testing.assert_array_equal(env["n"], [[False, True]])
+    assert run("x = [1 2] && 1;")["x"].failed
 
 
 def test_command_syntax_and_chained_indexing_parse():

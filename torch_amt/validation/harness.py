@@ -76,22 +76,28 @@ __all__ = [
 ]
 
 INPUT_NAMES = frozenset({"stimulus", "insig", "fs", "insig_channels", "insig_fc"})
-"""Stored variables that are inputs: always read from the file, never recomputed."""
+"""Stored variables that are inputs: always read from the file, never recomputed. Besides
+them, a stored variable that a statement reads and none assigns is an input too (a
+parameter of the calls, e.g. ``flow`` or a second stimulus)."""
 
 METADATA_NAMES = frozenset({
     "call", "calls", "stimulus_name", "stimulus_description", "stimulus_level_db_spl",
     "level_convention", "amt_version", "ltfat_version", "octave_version", "generator",
-    "level_note", "note", "description", "fhigh_note",
+    "level_note", "note", "description", "fhigh_note", "minlvl_note",
     # the dboffset AMT's king2019 used when none was passed (93.98): a record of AMT's
     # default, checked implicitly by every output of the ``*_dboffsetdefault`` files,
     # which King2019's default dboffset must reproduce
     "dboffset_used",
+    # stimulus levels (dB SPL) of the paulick2024 back-end files: descriptions of the
+    # stored stimuli, which no statement reads
+    "level_ref_db", "level_supra_db", "level_target_db", "level_ref_mask_db",
 })
 """Stored variables describing the file (besides them, every unassigned string)."""
 
 TRIVIAL_FUNCTIONS = frozenset({"numel", "zeros", "cell", "struct", "rmfield", "max", "abs",
                                "log10", "ceil", "length", "exp", "sqrt", "sum", "reshape",
-                               "cellfun"})
+                               "cellfun", "floor", "nan", "isnan", "isequal", "double",
+                               "min", "size", "rms", "addpath", "rmpath", "rethrow"})
 """Builtins that do not name the stage of an output."""
 
 END_TO_END = "end-to-end"

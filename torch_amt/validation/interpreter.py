@@ -43,6 +43,7 @@ from torch_amt.validation.syntax import (
     MatrixLit,
     Name,
     Neg,
+    Not,
     Num,
     RangeExpr,
     Str,
@@ -103,7 +104,7 @@ def children(node: object) -> Iterable[object]:
         return (node.target,)
     if isinstance(node, BinOp):
         return (node.left, node.right)
-    if isinstance(node, (Neg, Transpose)):
+    if isinstance(node, (Neg, Not, Transpose)):
         return (node.operand,)
     if isinstance(node, RangeExpr):
         return tuple(n for n in (node.start, node.step, node.stop) if n is not None)
@@ -280,6 +281,12 @@ def _subscript(sub: Any, n: int) -> np.ndarray | slice:
     if sub is _ALL:
         return _ALL
     idx = _numeric(unwrap(sub), "an index").reshape(-1, order="F")
+    raw = np.asarray(unwrap(sub))
+    if raw.dtype == bool:  # logical indexing: the positions of the true elements
+        mask = raw.reshape(-1, order="F")
+        if mask.size > n and np.any(mask[n:]):
+            raise IndexError(f"logical index selects beyond the dimension ({n})")
+        return np.flatnonzero(mask[:n])
     if idx.dtype.kind == "c" or np.any(idx != np.round(idx)) or np.any(idx < 1):
         raise IndexError(f"indices must be positive integers, got {idx}")
     if np.any(idx > n):
@@ -312,6 +319,9 @@ def _select(value: Any, subs: Sequence[Any]) -> Any:
         picked = _take(flat, idx)
         if isinstance(idx, slice):
             shape = (flat.size, 1)
+        elif np.asarray(unwrap(subs[0])).dtype == bool:  # logical: a column (a row's row)
+            shape = (1, picked.size) if arr.ndim == 2 and arr.shape[0] == 1 else (
+                picked.size, 1)
         elif arr.ndim == 2 and arr.shape[0] == 1:
             shape = (1, picked.size)
         elif arr.ndim == 2 and arr.shape[1] == 1:
@@ -403,14 +413,20 @@ def _assign_linear(arr: np.ndarray, sub: Any, value: np.ndarray) -> Any:
 def _assign_indexed(arr: np.ndarray, subs: Sequence[Any], value: np.ndarray) -> Any:
     """``arr(subs{:}) = value`` with MATLAB semantics: 1-based subscripts, the array grows
     with zeros where an index exceeds it, a ``:`` into an empty array takes the value's
-    size along that dimension, and the value fills the selection in column-major order
-    (or is a scalar)."""
+    size along that dimension, the value fills the selection in column-major order (or is
+    a scalar); subscripts may be logical masks; with fewer subscripts than dimensions the
+    last one runs over the remaining dimensions."""
     if len(subs) == 1:
         return _assign_linear(arr, subs[0], value)
+    if arr.ndim > len(subs):  # the last subscript runs over the trailing dimensions folded
+        folded = arr.shape[:len(subs) - 1] + (int(np.prod(arr.shape[len(subs) - 1:])),)
+        out = _assign_indexed(arr.reshape(folded, order="F"), subs, value)
+        if np.shape(out) != folded:
+            raise IndexError(f"indexed assignment with {len(subs)} subscripts cannot grow a "
+                             f"{'x'.join(map(str, arr.shape))} array")
+        return np.reshape(out, arr.shape, order="F")
     vshape = value.shape + (1,) * max(0, len(subs) - value.ndim)
     shape = list(arr.shape[:len(subs)]) + [1] * max(0, len(subs) - arr.ndim)
-    if arr.ndim > len(subs) and any(n != 1 for n in arr.shape[len(subs):]):
-        raise TypeError(f"indexed assignment into shape {arr.shape} with {len(subs)} subscripts")
     empty = arr.size == 0
     idxs = []
     for d, sub in enumerate(subs):
@@ -436,6 +452,35 @@ def _assign_indexed(arr: np.ndarray, subs: Sequence[Any], value: np.ndarray) -> 
     while out.ndim > 2 and out.shape[-1] == 1:
         out = out[..., 0]
     return _scalarize(out)
+
+
+def _assigned_tolerance(current: Any, subs: Sequence[Any], value: Any, result: Any) -> Any:
+    """The tolerance of ``current(subs{:}) = value``: assigning whole columns of a
+    ``(time, channel)`` array keeps one tolerance per column (that of the column's
+    value, e.g. per auditory channel); any other assignment takes the largest of the
+    two operands' tolerances."""
+    sources = [v for v in (current, value) if isinstance(v, Checked)]
+    if not sources:
+        return result
+    shape = np.shape(result)
+    if len(subs) == 2 and len(shape) == 2 and subs[0] is _ALL and subs[1] is not _ALL:
+        n = shape[1]
+        old = current if isinstance(current, Checked) else None
+        per_column = old is not None and old.split_axis == 1 and old.n_slices == n
+        tol = np.array([old.slice_tol(k if per_column else None) if old else 0.0
+                        for k in range(n)])
+        reason = [old.slice_reason(k if per_column else None) if old else ""
+                  for k in range(n)]
+        labels = [old.slice_label(k) if per_column else str(k + 1) for k in range(n)]
+        new = value if isinstance(value, Checked) else None
+        for k in np.atleast_1d(_subscript(subs[1], n)):
+            tol[k] = new.slice_tol() if new else 0.0
+            reason[k] = new.slice_reason() if new else ""
+            if new is not None and new.n_slices == 1:
+                labels[k] = new.slice_label(0)
+        return Checked(unwrap(result), tol=tol, reason=tuple(reason), split_axis=1,
+                       labels=tuple(labels))
+    return merge_tolerances(unwrap(result), sources)
 
 
 def _cell_elements(value: Any, subs: Sequence[Any]) -> list[Any]:
@@ -484,7 +529,22 @@ _ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.true_
                 ".^": np.power, "*": np.multiply, "/": np.true_divide, "^": np.power}
 _LOGICAL = {"==": np.equal, "~=": np.not_equal, "<": np.less, "<=": np.less_equal,
             ">": np.greater, ">=": np.greater_equal, "&": np.logical_and, "|": np.logical_or}
-"""Comparisons and element-wise logical operators: MATLAB logicals, held as 0/1 doubles."""
+"""Comparisons and element-wise logical operators (results: MATLAB logicals)."""
+
+
+def _logical(value: Any) -> Any:
+    """A MATLAB logical: a bool array, a Python bool for a scalar (a bool subscript is a
+    mask, see :func:`_subscript`)."""
+    return bool(value) if np.ndim(value) == 0 else value
+
+
+def _truth(value: Any, op: str | None = None) -> bool:
+    """MATLAB's truth of an ``if`` condition (non-empty, every element non-zero) or of an
+    operand of ``&&``/``||`` (``op``; that must be a scalar)."""
+    arr = _numeric(unwrap(value), f"an operand of {op}" if op else "an if condition")
+    if op is not None and arr.size != 1:
+        raise TypeError(f"operands of {op} must be logical scalars, got shape {arr.shape}")
+    return arr.size > 0 and bool(np.all(arr != 0))
 
 
 def _arith(op: str, x: Any, y: Any) -> Any:
@@ -494,9 +554,8 @@ def _arith(op: str, x: Any, y: Any) -> Any:
     if op in _LOGICAL:
         if op in ("<", "<=", ">", ">="):  # MATLAB orders complex numbers by their real parts
             a, b = (v.real if v.dtype.kind == "c" else v for v in (a, b))
-        a = a.reshape(()) if a_scalar else a
-        b = b.reshape(()) if b_scalar else b
-        return _scalarize(_LOGICAL[op](a, b).astype(np.float64))
+        return _logical(_LOGICAL[op](a.reshape(()) if a_scalar else a,
+                                     b.reshape(()) if b_scalar else b))
     elementwise = (op in ("+", "-", ".*", "./", ".^") or (op == "*" and (a_scalar or b_scalar))
                    or (op == "/" and b_scalar) or (op == "^" and a_scalar and b_scalar))
     with np.errstate(all="ignore"):
@@ -508,12 +567,6 @@ def _arith(op: str, x: Any, y: Any) -> Any:
             return _scalarize(_matrix(a, "operand") @ _matrix(b, "operand"))
     raise TypeError(f"operator {op} is only supported with scalar operands here "
                     f"(shapes {a.shape} and {b.shape})")
-
-
-def _truth(value: Any) -> bool:
-    """MATLAB's truth of an ``if`` condition: non-empty and every element non-zero."""
-    arr = _numeric(unwrap(value), "an if condition")
-    return arr.size > 0 and bool(np.all(arr != 0))
 
 
 def _magnitude(value: Any) -> float:
@@ -733,8 +786,7 @@ class Interpreter:
             subs = self.eval_subscripts(base, target.args)
             updated = _assign_indexed(_matrix(unwrap(base), f"{name}"), subs,
                                       _numeric(unwrap(value), "the assigned value"))
-            sources = [v for v in (current, value) if isinstance(v, Checked)]
-            self._set(name, merge_tolerances(updated, sources))
+            self._set(name, _assigned_tolerance(current, subs, value, updated))
             return
         subs = [self.eval_subscript(a) for a in target.args]
         if not subs or any(s is _ALL or np.size(unwrap(s)) != 1 for s in subs):
@@ -831,6 +883,11 @@ class Interpreter:
         if isinstance(node, FieldRef):
             return _field(self.eval(node.target), node.name)
         if isinstance(node, BinOp):
+            if node.op in ("&&", "||"):  # short-circuit, as MATLAB
+                left = _truth(self.eval(node.left), node.op)
+                if left == (node.op == "||"):
+                    return left
+                return _truth(self.eval(node.right), node.op)
             return _binop(node.op, self.eval(node.left), self.eval(node.right))
         if isinstance(node, Transpose):
             operand = self.eval(node.operand)
@@ -839,6 +896,9 @@ class Interpreter:
                 raise TypeError(f"transpose of a {arr.ndim}-D array")
             return merge_tolerances(_scalarize(np.conj(arr.T)),
                                     [operand] if isinstance(operand, Checked) else [])
+        if isinstance(node, Not):  # ~x is not(x)
+            return self._first(call_function("not", self.ctx, [self.eval(node.operand)], 1),
+                               "not")
         if isinstance(node, Neg):
             operand = self.eval(node.operand)
             return merge_tolerances(_arith(".*", -1.0, unwrap(operand)),

@@ -278,5 +278,7 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
             result.append(out)
             continue
         _validate_output(name, out)
+        if isinstance(out, dict) and sources:  # a struct: each field inherits them
+            out = {k: merge_tolerances(v, sources) for k, v in out.items()}
         result.append(with_scale(merge_tolerances(out, sources), scale))
     return tuple(result)

@@ -3,14 +3,14 @@
 Supported: numbers, ``'strings'``, identifiers, ``f(...)`` (call or 1-based indexing,
 decided at run time), ``c{...}``, ``s.field``, ``:`` ranges and bare ``:`` subscripts,
 matrix ``[..]`` and cell ``{..}`` literals (``,``/blank and ``;``/newline separators),
-the operators ``+ - * / ^ .* ./ .^``, the comparisons ``== ~= < <= > >=`` and the
-element-wise logical ``& |`` with MATLAB precedence, unary minus, the transpose ``x'``,
-``end`` inside an index, anonymous functions ``@(a, b) expr``, assignments (also to
-``c{i}``, ``s.f`` and ``x(i, j, ...)``), multi-assignments ``[a, ~, b] = f(...)``,
-``for v = expr, ...; end``, ``try, ...; catch err, ...; end``, ``if c, ...; elseif c, ...;
-else ...; end`` and command syntax (``clear name``, ``pkg load image``: the calls
-``clear('name')``, ``pkg('load', 'image')``). Statements are separated by ``,``, ``;`` or
-newlines.
+the operators ``+ - * / ^ .* ./ .^``, the comparisons ``== ~= < <= > >=``, the
+element-wise logical ``& |`` and the short-circuit ``&& ||`` with MATLAB precedence, unary
+minus and ``~`` (not), the transpose ``x'``, ``end`` inside an index, anonymous functions
+``@(a, b) expr``, assignments (also to ``c{i}``, ``s.f`` and ``x(i, j, ...)``),
+multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end``,
+``try, ...; catch err, ...; end``, ``if c, ...; elseif c, ...; else ...; end`` and command
+syntax (``clear name``, ``pkg load image``: the calls ``clear('name')``,
+``pkg('load', 'image')``). Statements are separated by ``,``, ``;`` or newlines.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ __all__ = [
     "MatrixLit",
     "Name",
     "Neg",
+    "Not",
     "Num",
     "RangeExpr",
     "Str",
@@ -128,6 +129,13 @@ class Transpose:
 
 
 @dataclass(frozen=True)
+class Not:
+    """``~operand`` (logical not)."""
+
+    operand: object
+
+
+@dataclass(frozen=True)
 class RangeExpr:
     start: object
     step: object | None
@@ -199,8 +207,9 @@ class _Token:
 
 _NUMBER = re.compile(r"(?:\d+(?:\.(?![*/^])\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_]\w*")
-_OPERATORS = ("==", "~=", "<=", ">=", ".^", ".*", "./", "+", "-", "*", "/", "^", "(", ")",
-              "[", "]", "{", "}", "=", "<", ">", "&", "|", ":", ".", "~", ",", ";", "@")
+_OPERATORS = ("&&", "||", "==", "~=", "<=", ">=", ".^", ".*", "./", "+", "-", "*", "/", "^",
+              "(", ")", "[", "]", "{", "}", "=", "<", ">", "&", "|", ":", ".", "~", ",", ";",
+              "@")
 _COMPARISONS = ("==", "~=", "<", "<=", ">", ">=")
 _KEYWORDS = ("end", "for", "if", "while", "function", "try", "catch")
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
@@ -470,8 +479,22 @@ class _Parser:
         if not isinstance(base, Name):
             raise self.error("can only assign to a name, name{i}, name.field or name(i, ...)")
 
-    # expressions, lowest precedence first
+    # expressions, lowest precedence first: || && | & comparisons : + - * / unary ^
     def expr(self) -> object:
+        left = self.conjunction()
+        while self.at("||"):
+            self.i += 1
+            left = BinOp("||", left, self.conjunction())
+        return left
+
+    def conjunction(self) -> object:
+        left = self.logical_or()
+        while self.at("&&"):
+            self.i += 1
+            left = BinOp("&&", left, self.logical_or())
+        return left
+
+    def logical_or(self) -> object:
         left = self.logical_and()
         while self.at("|"):
             self.i += 1
@@ -527,6 +550,9 @@ class _Parser:
         if self.at("+"):
             self.i += 1
             return self.unary()
+        if self.at("~"):
+            self.i += 1
+            return Not(self.unary())
         return self.power()
 
     def power(self) -> object:
