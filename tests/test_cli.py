@@ -294,7 +294,9 @@ def test_model_options_and_files_after_options(mono_float, tmp_path, capsys, mon
 # ---------------------------------------------------------------- the real models, end to end
 
 REAL_OPTIONS = {"dau1996": {}, "dau1997": {}, "jepsen2008": {"fhigh": 7000.0},
-                "king2019": {"basef": 1000.0}, "osses2021": {}, "breebaart2001": {}}
+                "king2019": {"basef": 1000.0}, "osses2021": {}, "breebaart2001": {},
+                "relanoiborra2019": {"fcnt": 6, "internal_noise": False},
+                "paulick2024": {"flow": 500.0, "fhigh": 4000.0, "naud": 8}}
 
 
 def test_real_models_are_listed(capsys):

@@ -3,8 +3,9 @@
 Layered, differentiable ``torch.nn.Module`` stages (outer/middle ear, gammatone and
 DRNL filterbanks, inner-hair-cell envelope, adaptation loops, modulation filterbanks)
 and the published models composed from them (:class:`Dau1996`, :class:`Dau1997`,
-:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`, the binaural
-:class:`Breebaart2001`), validated numerically against the outputs of AMT 1.4.0.
+:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`, :class:`RelanoIborra2019`,
+:class:`Paulick2024`, the binaural :class:`Breebaart2001`), validated numerically against the
+outputs of AMT 1.4.0 (and AMT 1.6 for ``paulick2024``).
 """
 
 from torch_amt import decision, dsp, experiments, functional, levels, scales
@@ -16,6 +17,8 @@ from torch_amt.models import (
     Jepsen2008,
     King2019,
     Osses2021,
+    Paulick2024,
+    RelanoIborra2019,
 )
 from torch_amt.stages import (
     AdaptLoop,
@@ -27,12 +30,15 @@ from torch_amt.stages import (
     GammatoneFilterbank,
     HeadphoneFilter,
     IHCEnvelope,
+    InternalNoise,
     King2019Compression,
     King2019ModulationFilterbank,
     MiddleEarFilter,
     ModulationFilterbank,
     ModulationLowpass,
     OuterMiddleEarFilter,
+    RelanoIborra2019DRNL,
+    RelanoIborra2019ModulationFilterbank,
     pad_modulation_outputs,
 )
 
@@ -52,6 +58,7 @@ __all__ = [
     "GammatoneFilterbank",
     "HeadphoneFilter",
     "IHCEnvelope",
+    "InternalNoise",
     "Jepsen2008",
     "King2019",
     "King2019Compression",
@@ -61,6 +68,10 @@ __all__ = [
     "ModulationLowpass",
     "OuterMiddleEarFilter",
     "Osses2021",
+    "Paulick2024",
+    "RelanoIborra2019",
+    "RelanoIborra2019DRNL",
+    "RelanoIborra2019ModulationFilterbank",
     "__version__",
     "decision",
     "dsp",

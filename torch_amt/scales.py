@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from torch_amt import _checks
+from torch_amt.dsp import libm
 
 __all__ = [
     "centre_frequencies",
@@ -293,9 +294,33 @@ def erbspace(
     limits = freqtoerb(torch.stack([lo, hi]))
     if n == 1:
         return hi.reshape(1)
-    delta = (limits[1] - limits[0]) / (n - 1)
-    inner = erbtofreq(limits[0] + torch.arange(1, n - 1, dtype=lo.dtype) * delta)
+    exact = (lo.dtype == torch.float64 and lo.device.type == "cpu"
+             and not (lo.requires_grad or hi.requires_grad))
+    if exact:  # the C library's log and exp, as Octave (torch's may differ in the last bit)
+        limits = torch.tensor([ERB_SCALE_FACTOR * math.copysign(1.0, float(v))
+                               * math.log(1 + abs(float(v)) * ERB_SCALE_SLOPE)
+                               for v in (lo, hi)], dtype=torch.float64)
+    a = _octave_linspace(limits[0], limits[1], n)[1:-1]
+    if exact:
+        inner = (1 / ERB_SCALE_SLOPE) * torch.sign(a) * (
+            libm.exp(torch.abs(a) / ERB_SCALE_FACTOR) - 1)
+    else:
+        inner = erbtofreq(a)
     return torch.cat([lo.reshape(1), inner, hi.reshape(1)])
+
+
+def _octave_linspace(x1: torch.Tensor, x2: torch.Tensor, n: int) -> torch.Tensor:
+    """Octave 7's ``linspace(x1, x2, n)`` (n >= 2): built symmetrically from both ends,
+    ``x1 + i·δ`` in the first half and ``x2 - i·δ`` in the second, the middle element of
+    an odd ``n`` as ``(x1 + x2)/2``."""
+    delta = (x2 - x1) / (n - 1)
+    i = torch.arange(n, dtype=x1.dtype)
+    j = (n - 1) - i
+    out = torch.where(i < n // 2, x1 + i * delta, x2 - j * delta)
+    if n % 2 == 1:
+        out[n // 2] = torch.zeros((), dtype=x1.dtype) if bool(x1 == -x2) else (x1 + x2) / 2
+    out[0], out[-1] = x1, x2
+    return out
 
 
 def erbspacebw(

@@ -19,7 +19,9 @@ SMALL = {"dau1997": {"flow": 900, "fhigh": 1100, "subfs": 8000.0},
          "king2019": {"basef": 1000.0},
          "dau1996": {"flow": 900, "fhigh": 1100},
          "osses2021": {"flow": 900, "fhigh": 1100, "subfs": 8000.0},
-         "breebaart2001": {"flow": 900, "fhigh": 1100}}
+         "breebaart2001": {"flow": 900, "fhigh": 1100},
+         "relanoiborra2019": {"flow": 900, "fhigh": 1100, "fcnt": 2},
+         "paulick2024": {"flow": 900, "fhigh": 1100, "naud": 2}}
 
 
 class Toy2020(AuditoryModel):

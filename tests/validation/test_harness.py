@@ -119,9 +119,11 @@ def test_parse_structure():
     assert len(parse("a = 1, b = 2\nc = 3;")) == 3
 
 
-@pytest.mark.parametrize("text", ["x = [1 2", "x = 'abc", "x = a';", "s(1).f = 1;",
+@pytest.mark.parametrize("text", ["x = [1 2", "x = 'abc", "x = a == ;", "s(1).f = 1;",
+                                  "f(x)(2) = 1;", "x = a && ;", "while x, y = 1; end",
                                   "end", "for k = 1:2, x = k;", "x = end;", "x = 1 2;",
-                                  "try, x = 1;", "catch", "x = @(a b) a;"])
+                                  "try, x = 1;", "catch", "x = @(a b) a;", "if x, y = 1;",
+                                  "else", "x = a <;"])
 def test_unsupported_syntax(text):
     with pytest.raises(MatlabSyntaxError):
         parse(text)
@@ -170,6 +172,89 @@ def test_matrices_ranges_and_indexing():
     np.testing.assert_array_equal(value("row * col(1)", env), [[10, 20, 30]])
     assert value("zeros(2, 3)", env).shape == (2, 3)
     np.testing.assert_array_equal(value("max(m)", env), [[3, 6, 9, 12]])
+
+
+def test_comparisons_if_transpose_and_indexed_assignment():
+    env = run("x = 1:4; y = x >= 3; z = x(2) == 2; w = x ~= 1; t = x';"
+              "m = zeros(2, 3); m(:, 2) = [5 6]; m(2, 4) = 7; v = 0;"
+              "for k = 1:4, if x(k) <= 1, v = v + 1; elseif x(k) < 3, v = v + 10; "
+              "else v = v + 100; end; end;"
+              "c = zeros(2, 2, 2); for k = 1:2, c(:, :, k) = k * [1 2; 3 4]; end;"
+              "r = zeros(1, 3); r(5) = 2;")
+    np.testing.assert_array_equal(env["y"], [[0, 0, 1, 1]])
+    assert env["z"] == 1.0
+    np.testing.assert_array_equal(env["w"], [[0, 1, 1, 1]])
+    np.testing.assert_array_equal(env["t"], [[1], [2], [3], [4]])
+    np.testing.assert_array_equal(env["m"], [[0, 5, 0, 0], [0, 6, 0, 7]])
+    assert env["v"] == 1 + 10 + 200
+    np.testing.assert_array_equal(env["c"][:, :, 1], [[2, 4], [6, 8]])
+    np.testing.assert_array_equal(env["r"], [[0, 0, 0, 0, 2]])
+    bad = run("m = zeros(2, 2); m(:, 1) = [1 2 3];")
+    assert bad["m"].failed and "nonconformant" in bad["m"].reason
+
+
+def test_logicals_masks_and_short_circuit():
+    env = run("x = [4 1 NaN 3]; m = x > 2; y = x(m); z = x; z(~m) = 0; "
+              "k = ~isnan(x) & x < 4; w = x(k); a = zeros(2, 3, 2); a(:, 4) = 7; "
+              "t = 1 < 2 || undefined_function(1); f = 0 && undefined_function(1); "
+              "n = not([1 0]);")
+    assert env["m"].dtype == bool
+    np.testing.assert_array_equal(env["y"], [[4, 3]])
+    np.testing.assert_array_equal(env["z"], [[4, 0, 0, 3]])  # NaN > 2 is false
+    np.testing.assert_array_equal(env["w"], [[1, 3]])
+    assert env["a"].shape == (2, 3, 2) and np.all(env["a"][:, 0, 1] == 7)  # 4 = (1, 2)
+    assert env["t"] is True and env["f"] is False
+    np.testing.assert_array_equal(env["n"], [[False, True]])
+    assert run("x = [1 2] && 1;")["x"].failed
+
+
+def test_command_syntax_and_chained_indexing_parse():
+    (stmt, remove) = parse("pkg load image; rmpath(fullfile(pkg('list', 's'){1}.dir, 'x'));")
+    assert stmt.expr == Apply(Name("pkg"), (Str("load"), Str("image")))
+    assert isinstance(remove.expr, Apply)
+
+
+def test_octave_randn_state_flows_through_the_statements(handlers):
+    """randn('state', s) is replayed before the draws that need it, whatever was drawn in
+    between; a repeated draw from the same state is cached with the state it leaves."""
+    from torch_amt.validation.octave_rng import OctaveRandn
+
+    text = ("randn('state', 3); a = randn(2, 3); b = randn(1, 2); randn('state', 3); "
+            "c = randn(3, 2);")
+    statements = parse(text)
+    env: dict = {}
+    needed = plan(statements, {"c"}, set(), assigned_names(statements))
+    assert len(needed) == 2  # the reseed and the draw; a and b are not needed
+    Interpreter(CTX, env, frozen=set()).run(needed, assigned_names(statements))
+    reference = OctaveRandn(3)
+    np.testing.assert_array_equal(env["c"], reference.randn(3, 2))
+    env = run(text)
+    np.testing.assert_array_equal(env["a"].reshape(-1, order="F"), env["c"].reshape(-1, order="F"))
+    assert not np.array_equal(env["b"], env["a"][:, :2].reshape(1, -1))
+    # a cached draw (same arguments, same state) leaves the state the first call left
+    cached = parse("randn('state', 3); a = randn(2, 1); randn('state', 3); b = randn(2, 1); "
+                   "c = randn(1, 1);")
+    env, cache = {}, {}
+    Interpreter(CTX, env, frozen=set(), cache=cache).run(cached, assigned_names(cached))
+    reference.seed(3)
+    draws = reference.randn(3, 1)
+    np.testing.assert_array_equal(env["b"], draws[:2])
+    assert env["c"] == draws[2, 0] and any(k.endswith(b"/state") for k in cache)
+
+
+def test_octave_randn_first_draws():
+    """The first of Octave 7's randn('state', 4242) draws (the relanoiborra2019 family
+    files store 52920 of them, checked bit for bit by the family validation)."""
+    from torch_amt.validation.octave_rng import OctaveRandn
+
+    g = OctaveRandn()
+    with pytest.raises(RuntimeError, match="not seeded"):
+        g.randn(1, 1)
+    g.seed(4242.0)
+    first = g.randn(1, 3)
+    np.testing.assert_allclose(first, [[1.51422994, 1.76560957, -0.3972567]], atol=1e-8)
+    copy = g.copy()
+    np.testing.assert_array_equal(copy.randn(4, 1), g.randn(4, 1))
 
 
 def test_indexing_errors():
@@ -465,7 +550,7 @@ def test_command_line_exit_status(tmp_path, monkeypatch, capsys):
 
 
 def test_unparsable_call_is_a_failure(tmp_path):
-    _write_reference(tmp_path, "bad.mat", "x = y';", stimulus=np.ones((2, 1)), x=1.0)
+    _write_reference(tmp_path, "bad.mat", "x = y === 1;", stimulus=np.ones((2, 1)), x=1.0)
     result = run_validation(tmp_path)
     assert not result.ok and result.failed[0].quantity == "call"
 

@@ -29,7 +29,7 @@ def run(text: str, env: dict | None = None) -> dict:
 def test_octave_randn_is_a_mersenne_twister_with_init_by_array():
     # the uniform words equal NumPy's legacy MT19937 seeded with the same key array
     generator = OctaveRandn(7)
-    words = [generator._randi32() for _ in range(1000)]
+    words = [int(w) for w in generator._take(1000)]
     raw = np.random.RandomState([7])._bit_generator.random_raw(1000)
     assert words == [int(w) for w in raw]
     x = OctaveRandn(3).randn(20000, 1)

@@ -16,6 +16,10 @@ from torch_amt.functional.king2019_modfilterbank import king2019_modfilterbank
 from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS, modfilterbank
 from torch_amt.functional.modulation_lowpass import modulation_lowpass
 from torch_amt.functional.outmiddle import breebaart2001_outmiddlefilter
+from torch_amt.functional.relanoiborra2019 import (
+    relanoiborra2019_drnl,
+    relanoiborra2019_mfbtd,
+)
 
 __all__ = [
     "ADAPTLOOP_PRESETS",
@@ -40,4 +44,6 @@ __all__ = [
     "modfilterbank",
     "modulation_lowpass",
     "power_compression",
+    "relanoiborra2019_drnl",
+    "relanoiborra2019_mfbtd",
 ]

@@ -169,7 +169,7 @@ def adaptloop_core(x: torch.Tensor, fs: float, tau: torch.Tensor, limit: torch.T
     n_rows = rows.shape[0]
 
     def per_row(c: torch.Tensor) -> torch.Tensor:
-        return c.expand(*lead[:-1], n_ch, c.shape[-1]).reshape(n_rows, -1) if n_ch > 1 \
+        return c.expand(*lead[:-1], n_ch, c.shape[-1]).reshape(n_rows, c.shape[-1]) if n_ch > 1 \
             else c.expand(n_rows, c.shape[-1])
 
     # the floor (in float64, so that e.g. silence in float32 sees AMT's exact minimum

@@ -23,6 +23,8 @@ STAGE_VOCABULARY: dict[str, str] = {
     "afb": "auditory filterbank of gammatones (AMT auditoryfilterbank / gammatone)",
     "drnl": "dual-resonance nonlinear filterbank (AMT lopezpoveda2001)",
     "gain": "a fixed gain inside the chain (AMT gaindb)",
+    "internalnoise": "Gaussian noise of a fixed level added per auditory channel (AMT "
+                     "relanoiborra2019_featureextraction 'internalnoise')",
     "compression": "instantaneous compression (AMT king2019 compression_*)",
     "ihc": "inner-hair-cell envelope extraction (AMT ihcenvelope)",
     "expansion": "power-law expansion after the IHC (squaring in AMT jepsen2008)",

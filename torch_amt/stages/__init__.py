@@ -9,6 +9,7 @@ from torch_amt.stages.ears import HeadphoneFilter, MiddleEarFilter
 from torch_amt.stages.eicell import EICell
 from torch_amt.stages.gammatone import GammatoneFilterbank
 from torch_amt.stages.ihc import IHCEnvelope
+from torch_amt.stages.internal_noise import InternalNoise
 from torch_amt.stages.king2019_modfilterbank import (
     FastKing2019ModulationFilterbank,
     King2019ModulationFilterbank,
@@ -20,6 +21,8 @@ from torch_amt.stages.modfilterbank import (
 )
 from torch_amt.stages.modulation_lowpass import ModulationLowpass
 from torch_amt.stages.outmiddle import OuterMiddleEarFilter
+from torch_amt.stages.relanoiborra2019_drnl import RelanoIborra2019DRNL
+from torch_amt.stages.relanoiborra2019_mfbtd import RelanoIborra2019ModulationFilterbank
 
 __all__ = [
     "AdaptLoop",
@@ -31,11 +34,14 @@ __all__ = [
     "GammatoneFilterbank",
     "HeadphoneFilter",
     "IHCEnvelope",
+    "InternalNoise",
     "King2019Compression",
     "King2019ModulationFilterbank",
     "MiddleEarFilter",
     "ModulationFilterbank",
     "ModulationLowpass",
     "OuterMiddleEarFilter",
+    "RelanoIborra2019DRNL",
+    "RelanoIborra2019ModulationFilterbank",
     "pad_modulation_outputs",
 ]

@@ -4,8 +4,8 @@ For each ``.mat`` file (except ``stimuli.mat``) the harness
 
 1. parses the file's ``call`` (the Octave statements that produced it);
 2. classifies the stored variables: *inputs* (:data:`INPUT_NAMES`, and any stored
-   numeric variable the statements read but none assigns, e.g. the generator's
-   parameters ``flow``, ``taus``; taken from the file, the statements computing them are
+   variable the statements read but none assigns, e.g. the generator's parameters
+   ``flow``, ``taus``, ``N_org``; taken from the file, the statements computing them are
    not run), *metadata* (:data:`METADATA_NAMES` and
    any other string no statement assigns; ignored), *outputs* (assigned by a statement,
    or a field ``<struct>_<field>`` of an assigned struct, as the generator flattens
@@ -57,6 +57,7 @@ from torch_amt.validation.syntax import (
     BinOp,
     ExprStmt,
     ForLoop,
+    IfStmt,
     Lambda,
     MatlabSyntaxError,
     Name,
@@ -75,22 +76,28 @@ __all__ = [
 ]
 
 INPUT_NAMES = frozenset({"stimulus", "insig", "fs", "insig_channels", "insig_fc"})
-"""Stored variables that are inputs: always read from the file, never recomputed."""
+"""Stored variables that are inputs: always read from the file, never recomputed. Besides
+them, a stored variable that a statement reads and none assigns is an input too (a
+parameter of the calls, e.g. ``flow`` or a second stimulus)."""
 
 METADATA_NAMES = frozenset({
     "call", "calls", "stimulus_name", "stimulus_description", "stimulus_level_db_spl",
     "level_convention", "amt_version", "ltfat_version", "octave_version", "generator",
-    "level_note", "note", "description", "fhigh_note",
+    "level_note", "note", "description", "fhigh_note", "minlvl_note",
     # the dboffset AMT's king2019 used when none was passed (93.98): a record of AMT's
     # default, checked implicitly by every output of the ``*_dboffsetdefault`` files,
     # which King2019's default dboffset must reproduce
     "dboffset_used",
+    # stimulus levels (dB SPL) of the paulick2024 back-end files: descriptions of the
+    # stored stimuli, which no statement reads
+    "level_ref_db", "level_supra_db", "level_target_db", "level_ref_mask_db",
 })
 """Stored variables describing the file (besides them, every unassigned string)."""
 
 TRIVIAL_FUNCTIONS = frozenset({"numel", "zeros", "cell", "struct", "rmfield", "max", "abs",
                                "log10", "ceil", "length", "exp", "sqrt", "sum", "reshape",
-                               "cellfun"})
+                               "cellfun", "floor", "nan", "isnan", "isequal", "double",
+                               "min", "size", "rms", "addpath", "rmpath", "rethrow"})
 """Builtins that do not name the stage of an output."""
 
 END_TO_END = "end-to-end"
@@ -198,6 +205,10 @@ def _calls(node: object, variables: set[str]) -> list[str]:
         return [c for stmt in node.body for c in _calls(stmt, variables)]
     if isinstance(node, TryCatch):
         return [c for stmt in (*node.body, *node.handler) for c in _calls(stmt, variables)]
+    if isinstance(node, IfStmt):
+        inner = (*(s for _, body in node.branches for s in body), *node.orelse)
+        return [*(c for cond, _ in node.branches for c in _calls(cond, variables)),
+                *(c for stmt in inner for c in _calls(stmt, variables))]
     if isinstance(node, Lambda):
         return _calls(node.body, variables | set(node.params))
     if isinstance(node, Assign):
@@ -248,11 +259,10 @@ class _Plan:
 def _classify(statements: tuple, stored: dict[str, Any], values: dict[str, Any]) -> _Plan:
     written = assigned_names(statements)
     names = set(stored)
-    # a stored numeric variable that statements read and none assigns (the generator's
-    # parameters: 'flow', 'taus', ...) is an input of the call, like 'stimulus'
-    read = set().union(*(statement_io(s, names)[0] for s in statements))
-    parameters = {n for n in (read & names) - written if not isinstance(values[n], str)}
-    inputs = (names & INPUT_NAMES) | parameters
+    # a stored variable that statements read and none assigns (the generator's parameters:
+    # 'flow', 'taus', 'N_org', ...) is an input of the call, like 'stimulus'
+    read = set().union(*(statement_io(s, names | written)[0] for s in statements))
+    inputs = (names & INPUT_NAMES) | ((names & read) - written)
     units: dict[str, list[tuple[str, str | None]]] = {}
     unassigned = []
     for name in sorted(names - inputs - METADATA_NAMES):

@@ -20,7 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from torch_amt.validation.registry import STATE, AmtError, Context, NotCovered, call_function
+from torch_amt.validation.registry import (
+    STATE,
+    AmtError,
+    Context,
+    NotCovered,
+    call_function,
+    copy_state,
+)
 from torch_amt.validation.syntax import (
     Apply,
     BinOp,
@@ -31,13 +38,16 @@ from torch_amt.validation.syntax import (
     ExprStmt,
     FieldRef,
     ForLoop,
+    IfStmt,
     Lambda,
     MatrixLit,
     Name,
     Neg,
+    Not,
     Num,
     RangeExpr,
     Str,
+    Transpose,
     TryCatch,
 )
 from torch_amt.validation.values import (
@@ -64,6 +74,7 @@ __all__ = [
 ]
 
 _ALL = slice(None)  # a bare ':' subscript
+
 
 
 class DependencyNotCovered(NotCovered):
@@ -93,7 +104,7 @@ def children(node: object) -> Iterable[object]:
         return (node.target,)
     if isinstance(node, BinOp):
         return (node.left, node.right)
-    if isinstance(node, Neg):
+    if isinstance(node, (Neg, Not, Transpose)):
         return (node.operand,)
     if isinstance(node, RangeExpr):
         return tuple(n for n in (node.start, node.step, node.stop) if n is not None)
@@ -129,19 +140,19 @@ def hidden_io(node: object, variables: set[str]) -> tuple[set[str], set[str]]:
     that the calls inside an expression reset, and read and update."""
     resets: set[str] = set()
     updates: set[str] = set()
-    name, args = None, ()
+    name, args, inner = None, (), children(node)
     if isinstance(node, Name) and node.id not in variables:
         name = node.id
     elif isinstance(node, Apply) and isinstance(node.target, Name) and (
             node.target.id not in variables):
-        name, args = node.target.id, node.args
+        name, args, inner = node.target.id, node.args, node.args  # not the name again
     if name in STATE:
         r, u = STATE[name]([_static(a) for a in args])
         resets |= set(r)
         updates |= set(u)
     if isinstance(node, Lambda):
-        return hidden_io(node.body, variables - set(node.params))
-    for child in children(node):
+        return hidden_io(node.body, variables | set(node.params))
+    for child in inner:
         r, u = hidden_io(child, variables)
         resets |= r
         updates |= u
@@ -170,6 +181,17 @@ def statement_io(stmt: object, variables: set[str]) -> tuple[set[str], set[str],
             reads |= r
             partial |= f | p
         return reads - {stmt.var}, {stmt.var}, partial
+    if isinstance(stmt, IfStmt):
+        reads, partial = set(), set()
+        for condition, _ in stmt.branches:
+            resets, updates = hidden_io(condition, variables)
+            reads |= expr_reads(condition, variables) | updates
+            partial |= resets | updates
+        for inner in (*(s for _, body in stmt.branches for s in body), *stmt.orelse):
+            r, f, p = statement_io(inner, variables)
+            reads |= r
+            partial |= f | p
+        return reads, set(), partial
     if isinstance(stmt, ExprStmt):
         resets, updates = hidden_io(stmt.expr, variables)
         return expr_reads(stmt.expr, variables) | updates, resets - updates, updates
@@ -259,6 +281,12 @@ def _subscript(sub: Any, n: int) -> np.ndarray | slice:
     if sub is _ALL:
         return _ALL
     idx = _numeric(unwrap(sub), "an index").reshape(-1, order="F")
+    raw = np.asarray(unwrap(sub))
+    if raw.dtype == bool:  # logical indexing: the positions of the true elements
+        mask = raw.reshape(-1, order="F")
+        if mask.size > n and np.any(mask[n:]):
+            raise IndexError(f"logical index selects beyond the dimension ({n})")
+        return np.flatnonzero(mask[:n])
     if idx.dtype.kind == "c" or np.any(idx != np.round(idx)) or np.any(idx < 1):
         raise IndexError(f"indices must be positive integers, got {idx}")
     if np.any(idx > n):
@@ -291,6 +319,9 @@ def _select(value: Any, subs: Sequence[Any]) -> Any:
         picked = _take(flat, idx)
         if isinstance(idx, slice):
             shape = (flat.size, 1)
+        elif np.asarray(unwrap(subs[0])).dtype == bool:  # logical: a column (a row's row)
+            shape = (1, picked.size) if arr.ndim == 2 and arr.shape[0] == 1 else (
+                picked.size, 1)
         elif arr.ndim == 2 and arr.shape[0] == 1:
             shape = (1, picked.size)
         elif arr.ndim == 2 and arr.shape[1] == 1:
@@ -354,17 +385,48 @@ def _sub_cell(value: Any, subs: Sequence[Any]) -> Cell:
                  for k in ks], shape)
 
 
+def _nonconformant(selection: Sequence[int], value: np.ndarray) -> ValueError:
+    return ValueError(f"=: nonconformant arguments (op1 is {'x'.join(map(str, selection))}, "
+                      f"op2 is {'x'.join(map(str, value.shape))})")
+
+
+def _assign_linear(arr: np.ndarray, sub: Any, value: np.ndarray) -> Any:
+    """``arr(k) = value`` with a linear (column-major) subscript; beyond the end only a
+    vector or an empty array grows (a column stays a column, anything else becomes a row)."""
+    flat = arr.reshape(-1, order="F")
+    idx = np.arange(flat.size) if sub is _ALL else _subscript(sub, np.iinfo(np.int64).max)
+    size = max(flat.size, int(idx.max()) + 1 if idx.size else 0)
+    if value.size not in (1, idx.size):
+        raise _nonconformant((1, idx.size), value)
+    grown = np.zeros(size, dtype=np.result_type(flat, value))
+    grown[:flat.size] = flat
+    grown[idx] = value.reshape(-1, order="F") if value.size != 1 else value.reshape(-1)[0]
+    if size == flat.size:
+        return _scalarize(grown.reshape(arr.shape, order="F"))
+    if arr.ndim != 2 or (arr.size and min(arr.shape) != 1):
+        raise IndexError(f"a linear index beyond the end can only grow a vector, not a "
+                         f"{'x'.join(map(str, arr.shape))} array")
+    column = arr.shape[1] == 1 and arr.shape[0] != 1
+    return _scalarize(grown.reshape((size, 1) if column else (1, size)))
+
+
 def _assign_indexed(arr: np.ndarray, subs: Sequence[Any], value: np.ndarray) -> Any:
     """``arr(subs{:}) = value`` with MATLAB semantics: 1-based subscripts, the array grows
     with zeros where an index exceeds it, a ``:`` into an empty array takes the value's
-    size along that dimension, and the value fills the selection in column-major order
-    (or is a scalar)."""
-    if len(subs) < 2:
-        raise TypeError("indexed assignment needs at least two subscripts, x(i, j, ...) = v")
+    size along that dimension, the value fills the selection in column-major order (or is
+    a scalar); subscripts may be logical masks; with fewer subscripts than dimensions the
+    last one runs over the remaining dimensions."""
+    if len(subs) == 1:
+        return _assign_linear(arr, subs[0], value)
+    if arr.ndim > len(subs):  # the last subscript runs over the trailing dimensions folded
+        folded = arr.shape[:len(subs) - 1] + (int(np.prod(arr.shape[len(subs) - 1:])),)
+        out = _assign_indexed(arr.reshape(folded, order="F"), subs, value)
+        if np.shape(out) != folded:
+            raise IndexError(f"indexed assignment with {len(subs)} subscripts cannot grow a "
+                             f"{'x'.join(map(str, arr.shape))} array")
+        return np.reshape(out, arr.shape, order="F")
     vshape = value.shape + (1,) * max(0, len(subs) - value.ndim)
     shape = list(arr.shape[:len(subs)]) + [1] * max(0, len(subs) - arr.ndim)
-    if arr.ndim > len(subs) and any(n != 1 for n in arr.shape[len(subs):]):
-        raise TypeError(f"indexed assignment into shape {arr.shape} with {len(subs)} subscripts")
     empty = arr.size == 0
     idxs = []
     for d, sub in enumerate(subs):
@@ -386,10 +448,39 @@ def _assign_indexed(arr: np.ndarray, subs: Sequence[Any], value: np.ndarray) -> 
     elif value.size == int(np.prod(lengths)):
         out[np.ix_(*idxs)] = value.reshape(lengths, order="F")
     else:
-        raise ValueError(f"assignment of {value.shape} values into a selection of {lengths}")
+        raise _nonconformant(lengths, value)
     while out.ndim > 2 and out.shape[-1] == 1:
         out = out[..., 0]
     return _scalarize(out)
+
+
+def _assigned_tolerance(current: Any, subs: Sequence[Any], value: Any, result: Any) -> Any:
+    """The tolerance of ``current(subs{:}) = value``: assigning whole columns of a
+    ``(time, channel)`` array keeps one tolerance per column (that of the column's
+    value, e.g. per auditory channel); any other assignment takes the largest of the
+    two operands' tolerances."""
+    sources = [v for v in (current, value) if isinstance(v, Checked)]
+    if not sources:
+        return result
+    shape = np.shape(result)
+    if len(subs) == 2 and len(shape) == 2 and subs[0] is _ALL and subs[1] is not _ALL:
+        n = shape[1]
+        old = current if isinstance(current, Checked) else None
+        per_column = old is not None and old.split_axis == 1 and old.n_slices == n
+        tol = np.array([old.slice_tol(k if per_column else None) if old else 0.0
+                        for k in range(n)])
+        reason = [old.slice_reason(k if per_column else None) if old else ""
+                  for k in range(n)]
+        labels = [old.slice_label(k) if per_column else str(k + 1) for k in range(n)]
+        new = value if isinstance(value, Checked) else None
+        for k in np.atleast_1d(_subscript(subs[1], n)):
+            tol[k] = new.slice_tol() if new else 0.0
+            reason[k] = new.slice_reason() if new else ""
+            if new is not None and new.n_slices == 1:
+                labels[k] = new.slice_label(0)
+        return Checked(unwrap(result), tol=tol, reason=tuple(reason), split_axis=1,
+                       labels=tuple(labels))
+    return merge_tolerances(unwrap(result), sources)
 
 
 def _cell_elements(value: Any, subs: Sequence[Any]) -> list[Any]:
@@ -438,7 +529,22 @@ _ELEMENTWISE = {"+": np.add, "-": np.subtract, ".*": np.multiply, "./": np.true_
                 ".^": np.power, "*": np.multiply, "/": np.true_divide, "^": np.power}
 _LOGICAL = {"==": np.equal, "~=": np.not_equal, "<": np.less, "<=": np.less_equal,
             ">": np.greater, ">=": np.greater_equal, "&": np.logical_and, "|": np.logical_or}
-"""Comparisons and element-wise logical operators: MATLAB logicals, held as 0/1 doubles."""
+"""Comparisons and element-wise logical operators (results: MATLAB logicals)."""
+
+
+def _logical(value: Any) -> Any:
+    """A MATLAB logical: a bool array, a Python bool for a scalar (a bool subscript is a
+    mask, see :func:`_subscript`)."""
+    return bool(value) if np.ndim(value) == 0 else value
+
+
+def _truth(value: Any, op: str | None = None) -> bool:
+    """MATLAB's truth of an ``if`` condition (non-empty, every element non-zero) or of an
+    operand of ``&&``/``||`` (``op``; that must be a scalar)."""
+    arr = _numeric(unwrap(value), f"an operand of {op}" if op else "an if condition")
+    if op is not None and arr.size != 1:
+        raise TypeError(f"operands of {op} must be logical scalars, got shape {arr.shape}")
+    return arr.size > 0 and bool(np.all(arr != 0))
 
 
 def _arith(op: str, x: Any, y: Any) -> Any:
@@ -446,9 +552,10 @@ def _arith(op: str, x: Any, y: Any) -> Any:
     a, b = _numeric(x, f"operand of {op}"), _numeric(y, f"operand of {op}")
     a_scalar, b_scalar = a.size == 1, b.size == 1
     if op in _LOGICAL:
-        a = a.reshape(()) if a_scalar else a
-        b = b.reshape(()) if b_scalar else b
-        return _scalarize(_LOGICAL[op](a, b).astype(np.float64))
+        if op in ("<", "<=", ">", ">="):  # MATLAB orders complex numbers by their real parts
+            a, b = (v.real if v.dtype.kind == "c" else v for v in (a, b))
+        return _logical(_LOGICAL[op](a.reshape(()) if a_scalar else a,
+                                     b.reshape(()) if b_scalar else b))
     elementwise = (op in ("+", "-", ".*", "./", ".^") or (op == "*" and (a_scalar or b_scalar))
                    or (op == "/" and b_scalar) or (op == "^" and a_scalar and b_scalar))
     with np.errstate(all="ignore"):
@@ -530,20 +637,6 @@ def _grown(shape: tuple[int, ...], ks: Sequence[int]) -> tuple[tuple[int, ...], 
     dims = tuple(max(n, k + 1) for n, k in zip(shape + (1,) * (len(full) - len(shape)), full,
                                               strict=True))
     return dims, full
-
-
-def _set_element(current: Any, ks: Sequence[int], value: Any) -> np.ndarray:
-    """``x(k...) = value`` for a numeric ``x`` and a scalar ``value``."""
-    raw = unwrap(value)
-    if np.size(raw) != 1:
-        raise TypeError("only x(k) = scalar is supported")
-    arr = np.zeros((0, 0)) if current is None else _matrix(unwrap(current), "x in x(k) = v")
-    item = _numeric(raw, "the assigned value").reshape(-1)[0]
-    dims, index = _grown(arr.shape, ks)
-    out = np.zeros(dims, dtype=np.result_type(arr, item))
-    out[tuple(slice(0, n) for n in arr.shape)] = arr
-    out[index] = item
-    return out
 
 
 def _set_cell_element(current: list, ks: Sequence[int], value: Any) -> Cell:
@@ -643,6 +736,14 @@ class Interpreter:
                 self._set(stmt.var, _scalarize(values[:, j:j + 1]))
                 for inner in stmt.body:
                     self.execute(inner)
+        elif isinstance(stmt, IfStmt):
+            body = stmt.orelse
+            for condition, branch in stmt.branches:
+                if _truth(self.eval(condition)):
+                    body = branch
+                    break
+            for inner in body:
+                self.execute(inner)
         elif isinstance(stmt, ExprStmt):
             self.eval(stmt.expr, nargout=0)
         elif stmt.multi or len(stmt.targets) > 1:
@@ -680,21 +781,17 @@ class Interpreter:
             struct[target.name] = value
             self._set(name, struct)
             return
-        if isinstance(target, Apply) and len(target.args) >= 2:
+        if isinstance(target, Apply):
             base = np.zeros((0, 0)) if current is None else current
             subs = self.eval_subscripts(base, target.args)
             updated = _assign_indexed(_matrix(unwrap(base), f"{name}"), subs,
-                                      _matrix(unwrap(value), "the assigned value"))
-            sources = [v for v in (current, value) if isinstance(v, Checked)]
-            self._set(name, merge_tolerances(updated, sources))
+                                      _numeric(unwrap(value), "the assigned value"))
+            self._set(name, _assigned_tolerance(current, subs, value, updated))
             return
         subs = [self.eval_subscript(a) for a in target.args]
         if not subs or any(s is _ALL or np.size(unwrap(s)) != 1 for s in subs):
             raise TypeError("only indexed assignments with scalar subscripts are supported")
         ks = [int(_subscript(s, np.iinfo(np.int64).max)[0]) for s in subs]
-        if isinstance(target, Apply):
-            self._set(name, _set_element(current, ks, value))
-            return
         if current is not None and not isinstance(current, list):
             raise TypeError(f"{{}}-assignment needs a cell array, {name} is "
                             f"{type(unwrap(current)).__name__}")
@@ -728,17 +825,19 @@ class Interpreter:
 
     def call(self, name: str, nodes: Sequence[object], nargout: int) -> tuple:
         """Call the AMT function ``name`` on the argument expressions ``nodes``; a
-        function with hidden state gets it from (and leaves it in) the environment."""
+        function with hidden state gets a copy of it from the environment and leaves the
+        updated state there (also when it raises)."""
         args = [self.eval(a) for a in nodes]
         spec = STATE.get(name)
         if spec is None:
             return call_function(name, self.ctx, args, nargout, self.cache)
         resets, updates = spec([_static(a) for a in nodes])
         state = {key: None for key in resets}
-        for key in updates:
-            state[key] = self._lookup(key) if key in self.env else None
+        state.update(copy_state({key: self._lookup(key) if key in self.env else None
+                                 for key in updates}))
         try:
-            return call_function(name, replace(self.ctx, state=state), args, nargout)
+            return call_function(name, replace(self.ctx, state=state), args, nargout,
+                                 self.cache)
         finally:
             for key, value in state.items():
                 self._set(key, value)
@@ -784,7 +883,22 @@ class Interpreter:
         if isinstance(node, FieldRef):
             return _field(self.eval(node.target), node.name)
         if isinstance(node, BinOp):
+            if node.op in ("&&", "||"):  # short-circuit, as MATLAB
+                left = _truth(self.eval(node.left), node.op)
+                if left == (node.op == "||"):
+                    return left
+                return _truth(self.eval(node.right), node.op)
             return _binop(node.op, self.eval(node.left), self.eval(node.right))
+        if isinstance(node, Transpose):
+            operand = self.eval(node.operand)
+            arr = _matrix(unwrap(operand), "a transposed value")
+            if arr.ndim != 2:
+                raise TypeError(f"transpose of a {arr.ndim}-D array")
+            return merge_tolerances(_scalarize(np.conj(arr.T)),
+                                    [operand] if isinstance(operand, Checked) else [])
+        if isinstance(node, Not):  # ~x is not(x)
+            return self._first(call_function("not", self.ctx, [self.eval(node.operand)], 1),
+                               "not")
         if isinstance(node, Neg):
             operand = self.eval(node.operand)
             return merge_tolerances(_arith(".*", -1.0, unwrap(operand)),

@@ -2,12 +2,16 @@
 
 Octave (liboctave ``oct-rand.cc`` / ``randmtzig.cc``, 3.x to 9.x) draws normal numbers
 with a 32-bit Mersenne Twister (MT19937) and Marsaglia and Tsang's Ziggurat method on
-54-bit integers. ``randn('state', s)`` (also ``'seed'``/``'twister'``) converts ``s``
-to 32-bit words and initialises the twister with ``init_by_array`` (a complete
-625-word state vector is taken as the state itself). This module reimplements both
-from the published algorithms (Matsumoto and Nishimura 1998; Marsaglia and Tsang 2000)
-with the constants Octave uses; it is checked against the draws stored in the AMT
-reference files (``noise_draws_*``).
+54-bit integers. ``randn('state', s)`` (also ``'twister'``) converts each entry of ``s``
+to a 32-bit word (``double2uint32``: non-finite as 0, modulo 2^32 - 1) and initialises
+the twister with ``init_by_array``, as Octave's ``rand::do_state``. Each normal is drawn
+as Octave's ``rand_normal<double>``: a 54-bit integer from two 32-bit words (53-bit
+mantissa + sign), the ziggurat with 256 strips, Marsaglia's tail method and 53-bit
+uniforms ``randu53`` for the rejections; arrays are filled in column-major order. This
+module reimplements both from the published algorithms with the constants Octave uses
+(the twister's words come from NumPy's MT19937 put in the ``init_by_array`` state, the
+ziggurat's fast path is vectorised); it is checked against the draws stored in the AMT
+reference files (``noise_draws_*``, ``internal_noise_draws``).
 
 References
 ----------
@@ -20,35 +24,33 @@ J. Statistical Software 5(8).
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
 
 __all__ = ["OctaveRandn"]
 
-_N, _M = 624, 397
-_MATRIX_A, _UPPER, _LOWER = 0x9908B0DF, 0x80000000, 0x7FFFFFFF
-_MASK32 = 0xFFFFFFFF
-
-_ZIGGURAT_NOR_R = 3.6541528853610088
-_ZIGGURAT_NOR_INV_R = 0.27366123732975828
-_NOR_SECTION_AREA = 0.00492867323399
-_NMANTISSA = 9007199254740992.0  # 2^53
+_NOR_R = 3.6541528853610088
+_NOR_INV_R = 0.27366123732975828
+_NOR_AREA = 0.00492867323399
+_MANTISSA = 9007199254740992.0
 
 
-def _ziggurat_tables() -> tuple[list[int], list[float], list[float]]:
-    """Octave's ``create_ziggurat_tables`` for the normal distribution."""
-    ki, wi, fi = [0] * 256, [0.0] * 256, [0.0] * 256
-    x1 = _ZIGGURAT_NOR_R
-    wi[255] = x1 / _NMANTISSA
+def _ziggurat_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    ki = np.zeros(256, dtype=np.int64)
+    wi = np.zeros(256)
+    fi = np.zeros(256)
+    x1 = _NOR_R
+    wi[255] = x1 / _MANTISSA
     fi[255] = math.exp(-0.5 * x1 * x1)
-    ki[0] = int(x1 * fi[255] / _NOR_SECTION_AREA * _NMANTISSA)
-    wi[0] = _NOR_SECTION_AREA / fi[255] / _NMANTISSA
+    ki[0] = int(x1 * fi[255] / _NOR_AREA * _MANTISSA)
+    wi[0] = _NOR_AREA / fi[255] / _MANTISSA
     fi[0] = 1.0
     for i in range(254, 0, -1):
-        x = math.sqrt(-2.0 * math.log(_NOR_SECTION_AREA / x1 + fi[i + 1]))
-        ki[i + 1] = int(x / x1 * _NMANTISSA)
-        wi[i] = x / _NMANTISSA
+        x = math.sqrt(-2.0 * math.log(_NOR_AREA / x1 + fi[i + 1]))
+        ki[i + 1] = int(x / x1 * _MANTISSA)
+        wi[i] = x / _MANTISSA
         fi[i] = math.exp(-0.5 * x * x)
         x1 = x
     ki[1] = 0
@@ -58,106 +60,126 @@ def _ziggurat_tables() -> tuple[list[int], list[float], list[float]]:
 _KI, _WI, _FI = _ziggurat_tables()
 
 
-def _seed_words(seed: float | np.ndarray) -> list[int]:
-    """Octave's ``double2uint32`` of each element (non-finite -> 0, modulo 2^32 - 1)."""
-    words = []
-    for d in np.asarray(seed, dtype=float).reshape(-1, order="F"):
-        if not math.isfinite(d):
-            words.append(0)
-            continue
-        d = math.fmod(d, 4294967295.0)
-        if d < 0:
-            d += 4294967295.0
-        words.append(int(d) & _MASK32)
-    return words
+def _init_by_array(key: list[int]) -> np.ndarray:
+    """MT19937's ``init_by_array`` (Matsumoto & Nishimura 2002; Octave's
+    ``init_mersenne_twister(init_key, key_length)``): the 624-word state."""
+    mask = 0xFFFFFFFF
+    mt = [0] * 624
+    mt[0] = 19650218
+    for i in range(1, 624):
+        mt[i] = (1812433253 * (mt[i - 1] ^ (mt[i - 1] >> 30)) + i) & mask
+    i, j = 1, 0
+    for _ in range(max(624, len(key))):
+        mt[i] = ((mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1664525)) + key[j] + j) & mask
+        i, j = i + 1, j + 1
+        if i >= 624:
+            mt[0], i = mt[623], 1
+        if j >= len(key):
+            j = 0
+    for _ in range(623):
+        mt[i] = ((mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941)) - i) & mask
+        i += 1
+        if i >= 624:
+            mt[0], i = mt[623], 1
+    mt[0] = 0x80000000
+    return np.array(mt, dtype=np.uint32)
 
 
 class OctaveRandn:
-    """Octave's normal-distribution generator after ``randn('state', seed)``.
+    """The state of Octave's normal generator; :meth:`seed`, :meth:`randn`, :meth:`draw`.
 
     Parameters
     ----------
-    seed : float or array
-        The value given to ``randn('state', seed)`` (or ``'seed'``, ``'twister'``).
+    seed : float or array, optional
+        The value given to ``randn('state', seed)``; without it the generator is unseeded
+        (Octave's start-up state depends on the time) and drawing raises ``RuntimeError``.
     """
 
-    def __init__(self, seed: float | np.ndarray) -> None:
-        words = _seed_words(seed)
-        if not words or len(words) == _N + 1:
+    _BLOCK = 1 << 16
+
+    def __init__(self, seed: float | np.ndarray | None = None) -> None:
+        self._bits: np.random.MT19937 | None = None
+        self._words = np.zeros(0, dtype=np.uint64)
+        self._pos = 0
+        if seed is not None:
+            self.seed(seed)
+
+    def copy(self) -> OctaveRandn:
+        """An independent copy of the current state."""
+        other = OctaveRandn()
+        if self._bits is not None:
+            other._bits = np.random.MT19937()
+            other._bits.state = self._bits.state
+        other._words = self._words.copy()
+        other._pos = self._pos
+        return other
+
+    def digest(self) -> bytes:
+        """A fingerprint of the state: equal states give equal digests (a state reached
+        with other buffering may give another one)."""
+        if self._bits is None:
+            return b"unseeded"
+        h = hashlib.blake2b(digest_size=16)
+        state = self._bits.state["state"]
+        h.update(np.asarray(state["key"]).tobytes())
+        h.update(str(int(state["pos"])).encode())
+        h.update(self._words[self._pos:].tobytes())
+        return h.digest()
+
+    @property
+    def seeded(self) -> bool:
+        """Whether :meth:`seed` has been called."""
+        return self._bits is not None
+
+    def seed(self, state: float | np.ndarray) -> None:
+        """``randn('state', state)`` / ``randn('twister', state)``: MT19937
+        ``init_by_array`` of the entries of ``state`` reduced to uint32 (non-finite
+        values as 0).
+
+        Raises
+        ------
+        ValueError
+            For an empty ``state`` or a saved 625-word state vector (Octave takes that as
+            the twister's state itself; not replayed here).
+        """
+        values = np.atleast_1d(np.asarray(state, dtype=np.float64)).reshape(-1, order="F")
+        if values.size in (0, 625):
             raise ValueError("OctaveRandn replays seeds given as 1 to 624 numbers (not an "
                              "empty seed or a saved 625-word state)")
-        self._init_by_array(words)
+        key = [0 if not math.isfinite(v) else int(math.fmod(v, 4294967295.0)
+                                                  + (4294967295.0 if v < 0 else 0))
+               for v in values]
+        bits = np.random.MT19937()
+        bits.state = {"bit_generator": "MT19937",
+                      "state": {"key": _init_by_array(key), "pos": 624}}
+        self._bits = bits
+        self._words = np.zeros(0, dtype=np.uint64)
+        self._pos = 0
 
-    # ------------------------------------------------------------- Mersenne Twister
-    def _init_by_array(self, key: list[int]) -> None:
-        mt = [0] * _N
-        mt[0] = 19650218
-        for j in range(1, _N):
-            mt[j] = (1812433253 * (mt[j - 1] ^ (mt[j - 1] >> 30)) + j) & _MASK32
-        n = len(key)
-        i, j = 1, 0
-        for _ in range(max(_N, n)):
-            mt[i] = ((mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1664525)) + key[j] + j
-                     ) & _MASK32
-            i, j = i + 1, j + 1
-            if i >= _N:
-                mt[0] = mt[_N - 1]
-                i = 1
-            if j >= n:
-                j = 0
-        for _ in range(_N - 1):
-            mt[i] = ((mt[i] ^ ((mt[i - 1] ^ (mt[i - 1] >> 30)) * 1566083941)) - i) & _MASK32
-            i += 1
-            if i >= _N:
-                mt[0] = mt[_N - 1]
-                i = 1
-        mt[0] = 0x80000000
-        self._mt = mt
-        self._left = 1
-        self._next = 0
-        self._words: list[int] = []
+    def _take(self, n: int) -> np.ndarray:
+        if self._bits is None:
+            raise RuntimeError("Octave's randn was not seeded (randn('state', s)): its draws "
+                               "cannot be reproduced")
+        if self._pos + n > len(self._words):
+            more = self._bits.random_raw(max(self._BLOCK, n))
+            self._words = np.concatenate([self._words[self._pos:], more.astype(np.uint64)])
+            self._pos = 0
+        out = self._words[self._pos:self._pos + n]
+        self._pos += n
+        return out
 
-    def _next_state(self) -> None:
-        mt = self._mt
-        for k in range(_N):
-            y = (mt[k] & _UPPER) | (mt[(k + 1) % _N] & _LOWER)
-            mt[k] = mt[(k + _M) % _N] ^ (y >> 1) ^ (_MATRIX_A if y & 1 else 0)
-        self._words = [self._temper(y) for y in mt]
-        self._left = _N
-        self._next = 0
-
-    @staticmethod
-    def _temper(y: int) -> int:
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9D2C5680
-        y ^= (y << 15) & 0xEFC60000
-        return (y ^ (y >> 18)) & _MASK32
-
-    def _randi32(self) -> int:
-        self._left -= 1
-        if self._left == 0:
-            self._next_state()
-        word = self._words[self._next]
-        self._next += 1
-        return word
-
-    def _randi54(self) -> int:
-        lo = self._randi32()
-        hi = self._randi32() & 0x3FFFFF
-        return (hi << 32) | lo
-
-    def _randu53(self) -> float:
+    def _uniform(self) -> float:
         while True:
-            a = self._randi32() >> 5
-            b = self._randi32() >> 6
+            a, b = (int(w) for w in self._take(2))
+            a >>= 5
+            b >>= 6
             if a or b:
                 return (a * 67108864.0 + b) / 9007199254740992.0
 
-    # ------------------------------------------------------------- normal
-    def normal(self) -> float:
-        """One ``randn`` draw."""
+    def _slow(self, r: int) -> float:
+        """One normal from the 54-bit integer ``r`` that failed the fast test, continuing
+        Octave's loop (further draws as needed)."""
         while True:
-            r = self._randi54()
             rabs = r >> 1
             idx = rabs & 0xFF
             x = (-rabs if r & 1 else rabs) * _WI[idx]
@@ -165,17 +187,48 @@ class OctaveRandn:
                 return x
             if idx == 0:
                 while True:
-                    xx = -_ZIGGURAT_NOR_INV_R * math.log(self._randu53())
-                    yy = -math.log(self._randu53())
+                    xx = -_NOR_INV_R * math.log(self._uniform())
+                    yy = -math.log(self._uniform())
                     if yy + yy > xx * xx:
                         break
-                return -_ZIGGURAT_NOR_R - xx if rabs & 0x100 else _ZIGGURAT_NOR_R + xx
-            if (_FI[idx - 1] - _FI[idx]) * self._randu53() + _FI[idx] < math.exp(-0.5 * x * x):
+                return -_NOR_R - xx if rabs & 0x100 else _NOR_R + xx
+            if (_FI[idx - 1] - _FI[idx]) * self._uniform() + _FI[idx] < math.exp(-0.5 * x * x):
                 return x
+            lo, hi = (int(w) for w in self._take(2))
+            r = ((hi & 0x3FFFFF) << 32) | lo
+
+    def draw(self, n: int) -> np.ndarray:
+        """The next ``n`` normals (float64), in Octave's order."""
+        out = np.empty(n)
+        done = 0
+        while done < n:
+            k = n - done
+            if self._pos + 2 * k > len(self._words):
+                self._take(0)
+                self._take(2 * k)
+                self._pos -= 2 * k
+            words = self._words[self._pos:self._pos + 2 * k]
+            r = ((words[1::2] & np.uint64(0x3FFFFF)) << np.uint64(32)) | words[0::2]
+            rabs = (r >> np.uint64(1)).astype(np.int64)
+            idx = rabs & 0xFF
+            fast = rabs < _KI[idx]
+            bad = np.flatnonzero(~fast)
+            j = int(bad[0]) if bad.size else k
+            sign = np.where((r & np.uint64(1)).astype(bool), -1.0, 1.0)
+            out[done:done + j] = sign[:j] * rabs[:j].astype(np.float64) * _WI[idx[:j]]
+            self._pos += 2 * j
+            done += j
+            if j < k:
+                self._pos += 2
+                out[done] = self._slow(int(r[j]))
+                done += 1
+        return out
+
+    def normal(self) -> float:
+        """One ``randn`` draw."""
+        return float(self.draw(1)[0])
 
     def randn(self, *shape: int) -> np.ndarray:
-        """``randn(m, n, ...)``: draws in column-major order (``randn(n)`` is n x n)."""
+        """``randn(m, n, ...)``: an array filled column-major (``randn(n)`` is n x n)."""
         dims = list(shape) * 2 if len(shape) == 1 else list(shape)
-        count = int(np.prod(dims))
-        values = np.array([self.normal() for _ in range(count)], dtype=float)
-        return values.reshape(dims, order="F")
+        return self.draw(math.prod(dims)).reshape(dims, order="F")

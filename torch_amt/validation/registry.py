@@ -38,7 +38,7 @@ from torch_amt.validation.values import (
 )
 
 __all__ = ["HANDLERS", "KEEPS_SCALE", "STATE", "AmtError", "Context", "Handler", "NotCovered",
-           "StateSpec", "amt_function", "call_function"]
+           "StateSpec", "amt_function", "call_function", "copy_state"]
 
 
 class NotCovered(Exception):
@@ -84,7 +84,7 @@ class Context:
     state: dict[str, Any] | None = None
     """For a function registered with ``state=``: its hidden state (Octave's random
     stream, ``persistent`` variables) by name, ``None`` for a fresh one; the handler
-    replaces entries in place (also before raising :class:`AmtError`)."""
+    replaces entries or updates them in place (also before raising :class:`AmtError`)."""
 
     @property
     def amt_version(self) -> str:
@@ -106,8 +106,11 @@ STATE: dict[str, StateSpec] = {}
 variables): for the call's arguments as written (a ``str`` for a string literal,
 ``None`` for anything else) the hidden names it *resets* and those it *reads and
 updates*. The harness orders such calls by these names (so ``randn('state', s)`` or
-``clear f`` before a loop is run when the loop is), keeps the states per evaluation,
-and never caches the calls."""
+``clear f`` before a loop is run when the loop is) and keeps the states per evaluation.
+A state value is ``None`` (fresh), an immutable object or one with ``copy()`` (the
+handler may change it in place: it gets a copy); one that also has
+``digest()`` (equal states, equal digests: :class:`~torch_amt.validation.octave_rng.
+OctaveRandn`) lets :func:`call_function` cache the call with the state in the key."""
 KEEPS_SCALE: set[str] = set()
 """Functions whose outputs keep the :attr:`~torch_amt.validation.values.Checked.scale` of
 their inputs (selections and magnitudes: ``abs``, ``max``, ``reshape``)."""
@@ -191,13 +194,29 @@ def _digest(value: Any, h: Any) -> None:
         raise TypeError(f"cannot hash {type(value).__name__}")
 
 
-def _cache_key(name: str, args: list, nargout: int) -> bytes | None:
-    h = hashlib.blake2b(f"{name}/{nargout}".encode(), digest_size=20)
+def _cache_key(name: str, args: list, nargout: int, salt: bytes = b"") -> bytes | None:
+    h = hashlib.blake2b(f"{name}/{nargout}".encode() + salt, digest_size=20)
     try:
         _digest(args, h)
     except TypeError:
         return None
     return h.digest()
+
+
+def copy_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """An independent copy of hidden states (see :data:`STATE`)."""
+    return {k: v.copy() if hasattr(v, "copy") else v for k, v in state.items()}
+
+
+def _state_digest(state: Mapping[str, Any]) -> bytes | None:
+    """The hidden states' part of a cache key; ``None`` if one cannot be digested."""
+    parts = []
+    for name in sorted(state):
+        value = state[name]
+        if value is not None and not hasattr(value, "digest"):
+            return None
+        parts.append(f"{name}=".encode() + (b"fresh" if value is None else value.digest()))
+    return b";".join(parts)
 
 
 def call_function(name: str, ctx: Context, args: list, nargout: int,
@@ -217,7 +236,10 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
     cache : dict, optional
         Memo of handler outputs by function, ``nargout`` and argument values: a call
         repeated with bitwise-equal arguments (e.g. a stage-isolated run whose stored
-        inputs equal the computed ones) is not computed again.
+        inputs equal the computed ones) is not computed again. With ``ctx.state`` (a
+        :data:`STATE` function) the key includes the digests of the hidden states before
+        the call (a state without ``digest()`` is never cached), and a repeated call
+        leaves the states the first one left.
 
     Returns
     -------
@@ -233,9 +255,12 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
     if handler is None:
         raise NotCovered(f"no handler for AMT function {name!r}")
     plain = [unwrap(a) for a in args]
-    key = None if cache is None or name in STATE else _cache_key(name, plain, nargout)
+    salt = b"" if ctx.state is None else _state_digest(ctx.state)
+    key = None if cache is None or salt is None else _cache_key(name, plain, nargout, salt)
     if key is not None and key in cache:
         outputs = cache[key]
+        if ctx.state is not None:
+            ctx.state.update(copy_state(cache[key + b"/state"]))
     else:
         outputs = handler(ctx, plain, max(nargout, 1))
         if not isinstance(outputs, tuple):
@@ -243,6 +268,8 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
                             f"{type(outputs).__name__}")
         if key is not None:
             cache[key] = outputs
+            if ctx.state is not None:
+                cache[key + b"/state"] = copy_state(ctx.state)
     sources = [c for a in args for c in _checked_inputs(a)]
     scale = scale_of(sources) if name in KEEPS_SCALE else 0.0
     result = []
@@ -251,5 +278,7 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
             result.append(out)
             continue
         _validate_output(name, out)
+        if isinstance(out, dict) and sources:  # a struct: each field inherits them
+            out = {k: merge_tolerances(v, sources) for k, v in out.items()}
         result.append(with_scale(merge_tolerances(out, sources), scale))
     return tuple(result)

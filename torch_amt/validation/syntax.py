@@ -3,12 +3,14 @@
 Supported: numbers, ``'strings'``, identifiers, ``f(...)`` (call or 1-based indexing,
 decided at run time), ``c{...}``, ``s.field``, ``:`` ranges and bare ``:`` subscripts,
 matrix ``[..]`` and cell ``{..}`` literals (``,``/blank and ``;``/newline separators),
-the operators ``+ - * / ^ .* ./ .^``, the comparisons ``== ~= < <= > >=`` and the
-element-wise logical ``& |`` with MATLAB precedence, unary minus, ``end`` inside an
-index, anonymous functions ``@(a, b) expr``, assignments (also to ``c{i}``, ``s.f`` and
-``x(i, j, ...)``), multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end`` and
-``try, ...; catch err, ...; end`` and the command ``clear name`` (as ``clear('name')``).
-Statements are separated by ``,``, ``;`` or newlines.
+the operators ``+ - * / ^ .* ./ .^``, the comparisons ``== ~= < <= > >=``, the
+element-wise logical ``& |`` and the short-circuit ``&& ||`` with MATLAB precedence, unary
+minus and ``~`` (not), the transpose ``x'``, ``end`` inside an index, anonymous functions
+``@(a, b) expr``, assignments (also to ``c{i}``, ``s.f`` and ``x(i, j, ...)``),
+multi-assignments ``[a, ~, b] = f(...)``, ``for v = expr, ...; end``,
+``try, ...; catch err, ...; end``, ``if c, ...; elseif c, ...; else ...; end`` and command
+syntax (``clear name``, ``pkg load image``: the calls ``clear('name')``,
+``pkg('load', 'image')``). Statements are separated by ``,``, ``;`` or newlines.
 """
 
 from __future__ import annotations
@@ -27,14 +29,17 @@ __all__ = [
     "ExprStmt",
     "FieldRef",
     "ForLoop",
+    "IfStmt",
     "Lambda",
     "MatlabSyntaxError",
     "MatrixLit",
     "Name",
     "Neg",
+    "Not",
     "Num",
     "RangeExpr",
     "Str",
+    "Transpose",
     "TryCatch",
     "parse",
 ]
@@ -117,6 +122,20 @@ class Neg:
 
 
 @dataclass(frozen=True)
+class Transpose:
+    """``operand'`` (complex conjugate transpose)."""
+
+    operand: object
+
+
+@dataclass(frozen=True)
+class Not:
+    """``~operand`` (logical not)."""
+
+    operand: object
+
+
+@dataclass(frozen=True)
 class RangeExpr:
     start: object
     step: object | None
@@ -167,6 +186,15 @@ class TryCatch:
     text: str
 
 
+@dataclass(frozen=True)
+class IfStmt:
+    """``if c1, body1; elseif c2, body2; else orelse; end``."""
+
+    branches: tuple  # ((condition, body), ...)
+    orelse: tuple
+    text: str
+
+
 # --------------------------------------------------------------------------- tokenizer
 
 
@@ -179,15 +207,16 @@ class _Token:
 
 _NUMBER = re.compile(r"(?:\d+(?:\.(?![*/^])\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_]\w*")
-_OPERATORS = ("==", "~=", "<=", ">=", ".^", ".*", "./", "+", "-", "*", "/", "^", "(", ")",
-              "[", "]", "{", "}", "=", "<", ">", "&", "|", ":", ".", "~", ",", ";", "@")
+_OPERATORS = ("&&", "||", "==", "~=", "<=", ">=", ".^", ".*", "./", "+", "-", "*", "/", "^",
+              "(", ")", "[", "]", "{", "}", "=", "<", ">", "&", "|", ":", ".", "~", ",", ";",
+              "@")
 _COMPARISONS = ("==", "~=", "<", "<=", ">", ">=")
 _KEYWORDS = ("end", "for", "if", "while", "function", "try", "catch")
 _CLOSING = {"(": ")", "[": "]", "{": "}"}
 
 
 def _ends_value(tok: _Token) -> bool:
-    return tok.kind in ("num", "str", "name") or tok.text in (")", "]", "}")
+    return tok.kind in ("num", "str", "name") or tok.text in (")", "]", "}", "'")
 
 
 def _starts_value(text: str, j: int) -> bool:
@@ -222,6 +251,9 @@ def _tokenize(text: str) -> list[_Token]:
                 tokens.append(_Token("sep", "\n", i))
             elif stack[-1] in "[{":
                 tokens.append(_Token("op", ";", i))
+            i += 1
+        elif c == "'" and tokens and _ends_value(tokens[-1]) and text[i - 1] not in " \t,;":
+            tokens.append(_Token("op", "'", i))
             i += 1
         elif c == "'":
             j, chars = i + 1, []
@@ -307,10 +339,10 @@ class _Parser:
         out = []
         self.skip_separators()
         while self.tok.kind != "eof":
-            if self.at_keyword("end", "catch"):
+            if self.at_keyword("end", "catch", "else", "elseif"):
                 if self.tok.text not in closers:
-                    raise self.error(f"{self.tok.text!r} without "
-                                     f"{'try' if self.tok.text == 'catch' else 'for or try'}")
+                    opener = {"catch": "try", "end": "for, if or try"}.get(self.tok.text, "if")
+                    raise self.error(f"{self.tok.text!r} without {opener}")
                 break
             out.append(self.statement())
             if self.tok.kind not in ("sep", "eof") and not self.at_keyword(*closers):
@@ -324,6 +356,8 @@ class _Parser:
             return self.for_loop(start)
         if self.at_keyword("try"):
             return self.try_catch(start)
+        if self.at_keyword("if"):
+            return self.if_statement(start)
         if self.is_command():
             return self.command(start)
         if self.at("[") and self.is_multi_assignment():
@@ -368,19 +402,38 @@ class _Parser:
         self.expect_keyword("end", "'try' without 'end'")
         return TryCatch(body, var, handler, self.source(start))
 
+    def if_statement(self, start: int) -> IfStmt:
+        branches = []
+        while True:
+            self.i += 1
+            condition = self.expr()
+            body = self.statements(closers=("elseif", "else", "end"))
+            branches.append((condition, body))
+            if not self.at_keyword("elseif"):
+                break
+        orelse = ()
+        if self.at_keyword("else"):
+            self.i += 1
+            orelse = self.statements(closers=("end",))
+        self.expect_keyword("end", "'if' without 'end'")
+        return IfStmt(tuple(branches), orelse, self.source(start))
+
     def is_command(self) -> bool:
-        """Command syntax ``clear name ...`` (the only command supported)."""
+        """Command syntax ``name word ...``: a name (not a keyword) followed, after a blank,
+        by another name (``clear f``, ``pkg load image``)."""
         nxt = self.tokens[self.i + 1]
-        return self.at_keyword("clear") and nxt.kind == "name"
+        return (self.tok.kind == "name" and self.tok.text not in _KEYWORDS
+                and nxt.kind == "name" and nxt.pos > self.tok.pos + len(self.tok.text))
 
     def command(self, start: int) -> ExprStmt:
-        function = Name(self.tok.text)
+        """``name word ...`` as the call ``name('word', ...)``."""
+        name = self.tok.text
         self.i += 1
         words = []
-        while self.tok.kind == "name":
+        while self.tok.kind in ("name", "num"):
             words.append(Str(self.tok.text))
             self.i += 1
-        return ExprStmt(Apply(function, tuple(words)), self.source(start))
+        return ExprStmt(Apply(Name(name), tuple(words)), self.source(start))
 
     def expect_keyword(self, name: str, message: str) -> None:
         if not self.at_keyword(name):
@@ -426,8 +479,22 @@ class _Parser:
         if not isinstance(base, Name):
             raise self.error("can only assign to a name, name{i}, name.field or name(i, ...)")
 
-    # expressions, lowest precedence first
+    # expressions, lowest precedence first: || && | & comparisons : + - * / unary ^
     def expr(self) -> object:
+        left = self.conjunction()
+        while self.at("||"):
+            self.i += 1
+            left = BinOp("||", left, self.conjunction())
+        return left
+
+    def conjunction(self) -> object:
+        left = self.logical_or()
+        while self.at("&&"):
+            self.i += 1
+            left = BinOp("&&", left, self.logical_or())
+        return left
+
+    def logical_or(self) -> object:
         left = self.logical_and()
         while self.at("|"):
             self.i += 1
@@ -483,6 +550,9 @@ class _Parser:
         if self.at("+"):
             self.i += 1
             return self.unary()
+        if self.at("~"):
+            self.i += 1
+            return Not(self.unary())
         return self.power()
 
     def power(self) -> object:
@@ -507,6 +577,9 @@ class _Parser:
                 node = Apply(node, self.arguments(")"))
             elif self.at("{"):
                 node = CellRef(node, self.arguments("}"))
+            elif self.at("'"):
+                self.i += 1
+                node = Transpose(node)
             elif self.at("."):
                 self.i += 1
                 if self.tok.kind != "name":

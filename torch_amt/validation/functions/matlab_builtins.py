@@ -1,13 +1,15 @@
 """MATLAB/Octave builtins and argument helpers used in ``call`` statements.
 
-``numel zeros cell struct rmfield max abs log10 ceil exp sqrt length sum reshape size
-squeeze cat fliplr find`` with NumPy (``abs``, ``max``, ``reshape``, ``squeeze``,
-``fliplr`` keep ``Checked.scale``), ``cellfun`` with an anonymous function (uniform
-output, keeping the scale of its results); ``filter`` through torch_amt's IIR kernel
+``numel zeros cell struct rmfield max min abs log10 ceil floor real exp sqrt length sum
+mean rms reshape size squeeze cat fliplr find nan isnan not`` with NumPy (``abs``, ``max``,
+``reshape``, ``squeeze``, ``fliplr`` keep ``Checked.scale``; ``isnan`` and ``not`` give
+MATLAB logicals, bool arrays), ``cellfun`` with an anonymous function (uniform output,
+keeping the scale of its results); ``filter`` through torch_amt's IIR kernel
 (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal package, ``n`` points on
 [0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
 ``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~torch_amt.validation.values.ArgBundle`
-objects for the handler that receives them via ``'argimport'``.
+objects for the handler that receives them via ``'argimport'``; ``resample`` (Octave
+signal) and ``movmean``; ``addpath``/``rmpath`` (no-ops) and ``rethrow``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any
 import numpy as np
 
 from torch_amt.dsp import lfilter
+from torch_amt.dsp.movmean import movmean
+from torch_amt.dsp.resample import octave_resample_filter, resample
 from torch_amt.validation.convert import (
     amt_to_torch,
     array_to_torch,
@@ -24,7 +28,7 @@ from torch_amt.validation.convert import (
     torch_to_array,
     vector_to_torch,
 )
-from torch_amt.validation.registry import Context, NotCovered, amt_function
+from torch_amt.validation.registry import AmtError, Context, NotCovered, amt_function
 from torch_amt.validation.values import ArgBundle, Cell, cell_shape, scale_of, unwrap, with_scale
 
 
@@ -42,6 +46,14 @@ def _array(value: Any, what: str) -> np.ndarray:
     return arr.reshape(1, 1) if arr.ndim == 0 else arr
 
 
+def _dims(args: list) -> list[int]:
+    """The dimensions of ``zeros(...)``-like calls: ``n``, ``m, n, ...`` or a size vector."""
+    if len(args) == 1 and np.size(args[0]) > 1:
+        return [_count(v, "a dimension") for v in np.asarray(args[0]).reshape(-1)]
+    dims = [_count(a, "a dimension") for a in args] or [1]
+    return dims * 2 if len(dims) == 1 else dims
+
+
 @amt_function("numel")
 def numel(ctx: Context, args: list, nargout: int) -> tuple:
     """``numel(x)``: number of elements (cells: elements, structs and scalars: 1)."""
@@ -54,10 +66,7 @@ def numel(ctx: Context, args: list, nargout: int) -> tuple:
 @amt_function("zeros")
 def zeros(ctx: Context, args: list, nargout: int) -> tuple:
     """``zeros(n)`` (n x n), ``zeros(m, n, ...)`` or ``zeros([m, n, ...])``."""
-    if len(args) == 1 and np.size(args[0]) > 1:
-        args = list(np.asarray(args[0]).reshape(-1))
-    dims = [_count(a, "a dimension") for a in args] or [1]
-    return (np.zeros(dims * 2 if len(dims) == 1 else dims),)
+    return (np.zeros(_dims(args)),)
 
 
 @amt_function("cell")
@@ -131,8 +140,21 @@ def _elementwise(function: Any) -> Any:
 
 
 amt_function("ceil")(_elementwise(np.ceil))
+amt_function("floor")(_elementwise(np.floor))
+amt_function("real")(_elementwise(np.real))
 amt_function("exp")(_elementwise(np.exp))
 amt_function("sqrt")(_elementwise(np.emath.sqrt))
+
+
+@amt_function("mean")
+def mean(ctx: Context, args: list, nargout: int) -> tuple:
+    """``mean(x)`` along the first non-singleton dimension."""
+    (x,) = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) <= 1:
+        return (arr.mean().item(),)
+    axis = next(d for d, n in enumerate(arr.shape) if n > 1)
+    return (arr.mean(axis=axis, keepdims=True),)
 
 
 @amt_function("length")
@@ -147,13 +169,18 @@ def length(ctx: Context, args: list, nargout: int) -> tuple:
 
 @amt_function("sum")
 def sum_(ctx: Context, args: list, nargout: int) -> tuple:
-    """``sum(x)`` along the first non-singleton dimension."""
-    (x,) = args
+    """``sum(x)`` along the first non-singleton dimension; ``sum(x, 'all')``; the flag
+    ``'omitnan'`` skips NaN (MATLAB; Octave 7 has neither flag, the paulick2024 reference
+    files supply them with a stand-in)."""
+    x, *flags = args
+    if any(f not in ("all", "omitnan", "includenan") for f in flags):
+        raise NotCovered(f"sum with options {flags} is not covered")
     arr = _array(x, "x")
-    if sum(n > 1 for n in arr.shape) <= 1:
-        return (arr.sum().item(),)
+    total = np.nansum if "omitnan" in flags else np.sum
+    if "all" in flags or sum(n > 1 for n in arr.shape) <= 1:
+        return (total(arr).item(),)
     axis = next(d for d, n in enumerate(arr.shape) if n > 1)
-    return (arr.sum(axis=axis, keepdims=True),)
+    return (total(arr, axis=axis, keepdims=True),)
 
 
 @amt_function("reshape", keeps_scale=True)
@@ -303,3 +330,95 @@ def freqz(ctx: Context, args: list, nargout: int) -> tuple:
     h = _on_grid(b, n) / _on_grid(a, n)
     w = np.pi * np.arange(n) / n
     return (h.reshape(-1, 1), w.reshape(-1, 1))
+
+
+@amt_function("nan", "NaN")
+def nan(ctx: Context, args: list, nargout: int) -> tuple:
+    """``nan(n)`` (n x n), ``nan(m, n, ...)`` or ``nan(size_vector)``."""
+    dims = _dims(args)
+    return (np.full(dims, np.nan),)
+
+
+@amt_function("isnan")
+def isnan(ctx: Context, args: list, nargout: int) -> tuple:
+    """``isnan(x)``: a logical (bool) array."""
+    (x,) = args
+    return (np.isnan(_array(x, "x")),)
+
+
+@amt_function("not")
+def not_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``not(x)``, also ``~x``: a logical (bool) array, a bool for a scalar."""
+    (x,) = args
+    value = np.logical_not(_array(x, "x"))
+    return (bool(value.reshape(-1)[0]) if value.size == 1 else value,)
+
+
+@amt_function("min")
+def min_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``[m, i] = min(x)`` of a vector (first index of the minimum, 1-based; NaN ignored),
+    or ``min(a, b)``."""
+    if len(args) == 2:
+        return (np.fmin(_array(args[0], "a"), _array(args[1], "b")),)
+    (x,) = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) > 1:
+        raise NotCovered("min of a matrix is not covered (only vectors)")
+    flat = arr.reshape(-1)
+    k = int(np.nanargmin(flat))
+    return (float(flat[k]), float(k + 1))
+
+
+@amt_function("rms")
+def rms(ctx: Context, args: list, nargout: int) -> tuple:
+    """``rms(x)``: ``sqrt(mean(x.^2))`` along the first non-singleton dimension."""
+    (x,) = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) <= 1:
+        return (float(np.sqrt(np.mean(arr.reshape(-1) ** 2))),)
+    axis = next(d for d, n in enumerate(arr.shape) if n > 1)
+    return (np.sqrt(np.mean(arr**2, axis=axis, keepdims=True)),)
+
+
+@amt_function("movmean")
+def movmean_handler(ctx: Context, args: list, nargout: int) -> tuple:
+    """``movmean(x, k)`` of a column (or row) vector, :func:`torch_amt.dsp.movmean.movmean`
+    (a non-integer ``k`` as the paulick2024 reference files' stand-in reads it)."""
+    if len(args) != 2:
+        raise NotCovered("movmean with options is not covered")
+    x, k = args
+    arr = _array(x, "x")
+    if sum(n > 1 for n in arr.shape) > 1:
+        raise NotCovered("movmean of a matrix is not covered (only vectors)")
+    y = movmean(vector_to_torch(arr, ctx.dtype), float(k))
+    return (y.detach().numpy().astype(np.float64).reshape(arr.shape),)
+
+
+@amt_function("resample")
+def resample_handler(ctx: Context, args: list, nargout: int) -> tuple:
+    """``[y, h] = resample(x, p, q)``, GNU Octave signal 1.4.3 (along the columns of
+    ``x``), :func:`torch_amt.dsp.resample.resample`."""
+    if len(args) != 3:
+        raise NotCovered("resample with a given filter is not covered")
+    x, p, q = args
+    arr = _array(x, "x")
+    h = octave_resample_filter(_count(p, "p"), _count(q, "q"))
+    if arr.ndim == 2 and arr.shape[0] == 1:
+        y = torch_to_array(resample(array_to_torch(arr, ctx.dtype), int(p), int(q), h))
+    else:
+        y = torch_to_amt(resample(amt_to_torch(arr, ctx.dtype), int(p), int(q), h))
+    return (y, h.numpy().reshape(-1, 1))
+
+
+@amt_function("addpath", "rmpath")
+def path_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``addpath(dir)`` / ``rmpath(dir)``: the Octave path does not matter here (what a
+    reference file's own stand-ins change is reproduced by the handlers)."""
+    return ("",)
+
+
+@amt_function("rethrow")
+def rethrow(ctx: Context, args: list, nargout: int) -> tuple:
+    """``rethrow(err)``: raise the caught AMT error again."""
+    (err,) = args
+    raise AmtError(err.get("message", ""), err.get("identifier", ""))

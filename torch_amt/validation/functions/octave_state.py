@@ -43,7 +43,10 @@ def randn(ctx: Context, args: list, nargout: int) -> tuple:
         if args[0] not in _SEEDING or len(args) != 2:
             raise NotCovered(f"randn({args[0]!r}, ...) other than seeding with 'state' or "
                              "'twister'")
-        ctx.state[RANDN] = OctaveRandn(np.asarray(args[1], dtype=float))
+        try:
+            ctx.state[RANDN] = OctaveRandn(np.asarray(args[1], dtype=float))
+        except ValueError as err:
+            raise NotCovered(str(err)) from err
         return ()
     generator = ctx.state[RANDN]
     if generator is None:
@@ -111,16 +114,17 @@ def _equal(a: Any, b: Any) -> bool:
 
 @amt_function("isequal")
 def isequal(ctx: Context, args: list, nargout: int) -> tuple:
-    """``isequal(a, b, ...)``: same shape and values (NaN differs from NaN)."""
+    """``isequal(a, b, ...)``: same shape and values (NaN differs from NaN); a logical."""
     if len(args) < 2:
         raise ValueError("isequal needs at least two arguments")
-    return (float(all(_equal(args[0], other) for other in args[1:])),)
+    return (bool(all(_equal(args[0], other) for other in args[1:])),)
 
 
 @amt_function("double")
 def double(ctx: Context, args: list, nargout: int) -> tuple:
-    """``double(x)`` of a numeric or logical value."""
+    """``double(x)`` of a numeric or logical value (logicals to 0/1)."""
     (x,) = args
     if isinstance(x, (list, dict, str, Cell)):
         raise NotCovered("double of a cell, struct or char array")
-    return (x if isinstance(x, float) else np.asarray(x, dtype=float),)
+    arr = np.asarray(x, dtype=float)
+    return (float(arr) if arr.ndim == 0 else arr,)
