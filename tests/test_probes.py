@@ -62,7 +62,8 @@ T = 400
 
 # ---------------------------------------------------------------------------- modules
 # name -> (factory(fs, **extra), signal kind); signal kinds: 'audio' (T,)/(B, T),
-# 'envelope' (..., T) (any number of leading axes), 'channels' (F, T)/(B, F, T)
+# 'envelope' (..., T) (any number of leading axes), 'channels' (F, T)/(B, F, T),
+# 'channels-any' (..., F, T), 'binaural' (2, T)/(B, 2, T), 'binaural-channels' (..., 2, F, T)
 
 def _factory(cls: type, **defaults) -> Callable[..., torch.nn.Module]:
     """``factory(fs, **overrides)`` building ``cls(fs, **defaults)`` with overrides."""
@@ -87,10 +88,19 @@ MODULES: dict[str, tuple[Callable[..., torch.nn.Module], str]] = {
     "ModulationLowpass": (_factory(stages.ModulationLowpass), "envelope"),
     "OuterMiddleEarFilter": (_factory(stages.OuterMiddleEarFilter), "envelope"),
     "EICell": (_factory(stages.EICell, tau=0.0004, ild=2.0), "binaural-channels"),
+    # the internal noise is random by design: the probes that compare outputs run it off
+    # (its seeded draws are tested in tests/stages/test_relanoiborra2019_stages.py)
+    "InternalNoise": (lambda fs, **k: stages.InternalNoise(len(FC), **{"enabled": False, **k}),
+                      "channels-any"),
+    "RelanoIborra2019DRNL": (_factory(stages.RelanoIborra2019DRNL, flow=500, fhigh=1500,
+                                      fcnt=3), "envelope"),
+    "RelanoIborra2019ModulationFilterbank": (
+        _factory(stages.RelanoIborra2019ModulationFilterbank, fc=FC), "channels"),
 }
 
 MODEL_OPTIONS: dict[str, dict] = {
     "king2019": {"basef": 1000.0},
+    "relanoiborra2019": {"flow": 900.0, "fhigh": 1100.0, "fcnt": 3, "internal_noise": False},
 }
 """Narrow-band options per model (default: ``flow=900, fhigh=1100``), for speed."""
 
@@ -101,7 +111,7 @@ for _name, _cls in MODELS.items():
     MODULES[_name] = (_factory(_cls, **MODEL_OPTIONS.get(_name, {"flow": 900.0, "fhigh": 1100.0})),
                       MODEL_SIGNAL.get(_name, "audio"))
 
-NO_FS = {"King2019Compression"}
+NO_FS = {"King2019Compression", "InternalNoise"}
 """Modules whose constructor takes no sampling rate."""
 
 MIN_SAMPLES = {"EICell": 6, "breebaart2001": 4}
@@ -113,7 +123,7 @@ the probed EICell's 0.4-ms delay is 6 samples; AMT itself stops with an error th
 def _signal(kind: str, n: int = T, dtype=torch.float64, batch: int = 2) -> torch.Tensor:
     x = 0.01 * torch.randn(batch, n, generator=torch.Generator().manual_seed(1), dtype=dtype)
     x[:, : min(n, 40)] *= torch.linspace(0, 1, min(n, 40), dtype=dtype)  # an onset
-    if kind == "channels":
+    if kind in ("channels", "channels-any"):
         return x[:, None, :].expand(batch, len(FC), n).contiguous()
     if kind == "binaural":
         return torch.stack([x, 0.5 * x], dim=1)
@@ -208,7 +218,7 @@ def test_bad_signal_is_a_clear_error(reference_outputs, name, bad):
     assert word.lower() in message.lower(), message
 
 
-ANY_LEADING_AXES = ("envelope", "binaural-channels")
+ANY_LEADING_AXES = ("envelope", "channels-any", "binaural-channels")
 """Signal kinds that take any number of leading axes (docs/input_handling.rst)."""
 
 
@@ -294,7 +304,8 @@ def _parameters(name: str) -> dict[str, inspect.Parameter]:
 FREQUENCY_KEYWORDS = ("fhigh", "basef", "cutoff", "fc")
 
 
-AUDIO_FC_OF_ENVELOPES = {"ModulationFilterbank", "FastModulationFilterbank"}
+AUDIO_FC_OF_ENVELOPES = {"ModulationFilterbank", "FastModulationFilterbank",
+                         "RelanoIborra2019ModulationFilterbank"}
 """Their ``fc`` are the auditory channels' audio frequencies, not bounded by the envelope
 rate ``fs`` (docs/input_handling.rst)."""
 
@@ -437,6 +448,8 @@ FUNCTIONS: dict[str, tuple[Callable, dict]] = {
     "functional.auditoryfilterbank": (F.auditoryfilterbank,
                                       {"x": _X, "fs": FS, "flow": 500.0, "fhigh": 1500.0}),
     "functional.drnl": (None, {}),  # takes a design and parameters: via lopezpoveda2001
+    "functional.relanoiborra2019_drnl": (None, {}),  # takes a design: via its stage
+    "functional.relanoiborra2019_mfbtd": (F.relanoiborra2019_mfbtd, {"x": _X, "fs": FS}),
     "functional.breebaart2001_outmiddlefilter": (F.breebaart2001_outmiddlefilter,
                                                  {"x": _X, "fs": FS}),
     "functional.eicell": (F.eicell, {"x": torch.stack([_X, 0.5 * _X], -3), "fs": FS,
