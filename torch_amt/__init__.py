@@ -3,12 +3,20 @@
 Layered, differentiable ``torch.nn.Module`` stages (outer/middle ear, gammatone and
 DRNL filterbanks, inner-hair-cell envelope, adaptation loops, modulation filterbanks)
 and the published models composed from them (:class:`Dau1996`, :class:`Dau1997`,
-:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`), validated numerically
-against the outputs of AMT 1.4.0.
+:class:`Glasberg2002`, :class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`),
+validated numerically against the outputs of AMT 1.4.0.
 """
 
 from torch_amt import dsp, functional, levels, scales
-from torch_amt.models import MODELS, Dau1996, Dau1997, Jepsen2008, King2019, Osses2021
+from torch_amt.models import (
+    MODELS,
+    Dau1996,
+    Dau1997,
+    Glasberg2002,
+    Jepsen2008,
+    King2019,
+    Osses2021,
+)
 from torch_amt.stages import (
     AdaptLoop,
     ButterworthFilter,
@@ -38,6 +46,7 @@ __all__ = [
     "FastKing2019ModulationFilterbank",
     "FastModulationFilterbank",
     "GammatoneFilterbank",
+    "Glasberg2002",
     "HeadphoneFilter",
     "IHCEnvelope",
     "Jepsen2008",

@@ -10,6 +10,7 @@ from torch_amt.functional.compression import (
 from torch_amt.functional.drnl import DRNL_PRESETS, drnl, lopezpoveda2001
 from torch_amt.functional.ears import headphonefilter, middleearfilter
 from torch_amt.functional.gammatone import auditoryfilterbank, gammatone_coefficients
+from torch_amt.functional.glasberg2002 import glasberg2002
 from torch_amt.functional.ihc import IHC_METHODS, ihc_envelope
 from torch_amt.functional.king2019_modfilterbank import king2019_modfilterbank
 from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS, modfilterbank
@@ -25,6 +26,7 @@ __all__ = [
     "auditoryfilterbank",
     "drnl",
     "gammatone_coefficients",
+    "glasberg2002",
     "headphonefilter",
     "ihc_envelope",
     "king2019_compression",

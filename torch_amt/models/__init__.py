@@ -9,13 +9,15 @@ from __future__ import annotations
 from torch_amt.models.base import STAGE_VOCABULARY, AuditoryModel
 from torch_amt.models.dau1996 import Dau1996
 from torch_amt.models.dau1997 import Dau1997
+from torch_amt.models.glasberg2002 import Glasberg2002
 from torch_amt.models.jepsen2008 import Jepsen2008
 from torch_amt.models.king2019 import King2019
 from torch_amt.models.osses2021 import Osses2021
 
 MODELS: dict[str, type[AuditoryModel]] = {
-    cls.amt_function: cls for cls in (Dau1996, Dau1997, Jepsen2008, King2019, Osses2021)
+    cls.amt_function: cls for cls in (Dau1996, Dau1997, Glasberg2002, Jepsen2008, King2019,
+                                            Osses2021)
 }
 
-__all__ = ["MODELS", "STAGE_VOCABULARY", "AuditoryModel", "Dau1996", "Dau1997", "Jepsen2008",
-           "King2019", "Osses2021"]
+__all__ = ["MODELS", "STAGE_VOCABULARY", "AuditoryModel", "Dau1996", "Dau1997", "Glasberg2002",
+           "Jepsen2008", "King2019", "Osses2021"]

@@ -6,23 +6,29 @@ from torch_amt.stages.butterworth import ButterworthFilter
 from torch_amt.stages.compression import King2019Compression
 from torch_amt.stages.drnl import DRNLFilterbank
 from torch_amt.stages.ears import HeadphoneFilter, MiddleEarFilter
+from torch_amt.stages.excitation import ExcitationPattern
 from torch_amt.stages.gammatone import GammatoneFilterbank
 from torch_amt.stages.ihc import IHCEnvelope
 from torch_amt.stages.king2019_modfilterbank import (
     FastKing2019ModulationFilterbank,
     King2019ModulationFilterbank,
 )
+from torch_amt.stages.loudness import LoudnessIntegration, SpecificLoudness
 from torch_amt.stages.modfilterbank import (
     FastModulationFilterbank,
     ModulationFilterbank,
     pad_modulation_outputs,
 )
 from torch_amt.stages.modulation_lowpass import ModulationLowpass
+from torch_amt.stages.outer_middle_ear import OuterMiddleEarFilter
+from torch_amt.stages.resample import OctaveResample
+from torch_amt.stages.spectrum import MultiResolutionSpectrum
 
 __all__ = [
     "AdaptLoop",
     "ButterworthFilter",
     "DRNLFilterbank",
+    "ExcitationPattern",
     "FastKing2019ModulationFilterbank",
     "FastModulationFilterbank",
     "GammatoneFilterbank",
@@ -30,8 +36,13 @@ __all__ = [
     "IHCEnvelope",
     "King2019Compression",
     "King2019ModulationFilterbank",
+    "LoudnessIntegration",
     "MiddleEarFilter",
     "ModulationFilterbank",
     "ModulationLowpass",
+    "MultiResolutionSpectrum",
+    "OctaveResample",
+    "OuterMiddleEarFilter",
+    "SpecificLoudness",
     "pad_modulation_outputs",
 ]
