@@ -14,7 +14,7 @@ import torch
 
 from torch_amt.validation import run_validation
 
-COVERED_PREFIXES = ("osses2021", "dau1996")
+COVERED_PREFIXES = ("osses2021", "dau1996", "glasberg2002")
 """File-name prefixes (AMT models) whose family reference files are fully covered."""
 
 

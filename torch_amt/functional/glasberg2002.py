@@ -63,9 +63,11 @@ __all__ = [
     "glasberg2002",
     "instantaneous_loudness",
     "loudness_integration",
+    "loudness_rounding_bound",
     "multiresolution_spectrum",
     "outer_middle_ear_db",
     "outer_middle_ear_fir",
+    "outer_middle_ear_tables",
     "resample_to_model_rate",
     "specific_loudness",
     "specific_loudness_parameters",
@@ -159,10 +161,26 @@ def outer_middle_ear_db(f, compensation: str = "tfOuterMiddle1997") -> np.ndarra
     -------
     ndarray, shape (n,), float64
     """
-    compensation = _checks.check_choice(compensation, "compensation", COMPENSATION_TYPES)
+    tables = outer_middle_ear_tables(compensation)
     f = np.asarray(f, dtype=np.float64).ravel()
-    middle = -np.asarray(_MIDDLE_LOSS[compensation], dtype=np.float64)
-    return pchip(_F_OUTER, _OUTER_FREE, f) + pchip(_F_MIDDLE, middle, f)
+    return (pchip(tables["fOuter"], tables["tfOuter"], f)
+            + pchip(tables["fMiddle"], tables["tfMiddle"], f))
+
+
+def outer_middle_ear_tables(compensation: str = "tfOuterMiddle1997") -> dict[str, np.ndarray]:
+    """The tabulated outer- and middle-ear data of ``data_glasberg2002``.
+
+    Returns
+    -------
+    dict
+        ``fOuter``, ``tfOuter`` (free-field outer-ear gain, dB), ``fMiddle``, ``tfMiddle``
+        (middle-ear transfer, dB, negative = loss), float64 arrays.
+    """
+    compensation = _checks.check_choice(compensation, "compensation", COMPENSATION_TYPES)
+    return {"fOuter": np.asarray(_F_OUTER, dtype=np.float64),
+            "tfOuter": np.asarray(_OUTER_FREE, dtype=np.float64),
+            "fMiddle": np.asarray(_F_MIDDLE, dtype=np.float64),
+            "tfMiddle": -np.asarray(_MIDDLE_LOSS[compensation], dtype=np.float64)}
 
 
 def specific_loudness_parameters(f) -> dict[str, np.ndarray | float]:
@@ -512,6 +530,54 @@ def specific_loudness(excitation: torch.Tensor, fc) -> torch.Tensor:
     if negative:
         return out.to(torch.complex128 if dtype == torch.float64 else torch.complex64)
     return out.to(dtype)
+
+
+def loudness_rounding_bound(excitation: torch.Tensor, fc) -> torch.Tensor:
+    """First-order bound of the float64 rounding error of the binaural loudness.
+
+    AMT's (and this port's) specific loudness evaluates ``(G·E + a)^α − a^α`` with
+    ``G·E`` many orders of magnitude below ``a`` (about 4.7) for the excitation in Pa²:
+    rounding ``G·E + a`` to float64 loses ``log10(a/(G·E))`` digits, and both powers
+    carry a rounding error of their own. Per band ``k·(α u^(α−1)·ε u + ε(u^α + a^α))``
+    with ``u = G·E + a``, ``ε = 2^-52`` and ``k`` the branch's prefactor
+    (``c (2E/(E + tQ))^1.5`` or ``c``), summed over the bands with the binaural factor
+    ``2 · 0.25``. Two float64 evaluations of the same formula on inputs equal to a few
+    ulps (AMT and torch_amt) can differ by up to this amount; the validation uses it as
+    AMT's conditioning floor of the loudness outputs.
+
+    Parameters
+    ----------
+    excitation : Tensor, shape (..., J, N)
+        Excitation in Pa² (real).
+    fc : array_like, shape (J,)
+        Band centre frequencies in Hz.
+
+    Returns
+    -------
+    Tensor, shape (..., N), float64
+        Absolute bound in sone (0 where no band is in the threshold-law branches).
+    """
+    fc = np.asarray(fc, dtype=np.float64).ravel()
+    params = specific_loudness_parameters(fc)
+    t_q_db = params["tQ"]
+    known = np.isfinite(t_q_db)
+    e = excitation.detach().to(torch.float64).real
+    device = e.device
+
+    def col(v) -> torch.Tensor:
+        return torch.as_tensor(np.where(known, v, 1.0), device=device)[:, None]
+
+    t_q = col(10.0 ** (t_q_db / 10))
+    gain = col(10.0 ** ((params["tQ500"] - t_q_db) / 10))
+    a, alpha = col(params["a"]), col(params["alpha"])
+    eps = float(np.finfo(np.float64).eps)
+    u = (gain * e + a).abs()
+    prefactor = torch.where(e < t_q, params["c"] * (2 * e.abs() / (e + t_q).abs()) ** 1.5,
+                            torch.full_like(e, params["c"]))
+    per_band = prefactor * (alpha * u ** alpha * eps + eps * (u ** alpha + a ** alpha))
+    in_law = torch.as_tensor(known, device=device)[:, None] & (e <= _HIGH_LEVEL)
+    per_band = torch.where(in_law & torch.isfinite(per_band), per_band, torch.zeros_like(e))
+    return 2 * _ERB_STEP * per_band.sum(-2)
 
 
 def instantaneous_loudness(specific: torch.Tensor) -> torch.Tensor:

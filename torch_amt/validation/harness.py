@@ -88,7 +88,7 @@ METADATA_NAMES = frozenset({
 
 TRIVIAL_FUNCTIONS = frozenset({"numel", "zeros", "cell", "struct", "rmfield", "max", "abs",
                                "log10", "ceil", "length", "exp", "sqrt", "sum", "reshape",
-                               "cellfun"})
+                               "cellfun", "not", "double", "isreal", "real"})
 """Builtins that do not name the stage of an output."""
 
 END_TO_END = "end-to-end"

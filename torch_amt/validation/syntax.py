@@ -439,6 +439,9 @@ class _Parser:
         if self.at("-"):
             self.i += 1
             return Neg(self.unary())
+        if self.at("~"):  # logical not: MATLAB's ~x is not(x)
+            self.i += 1
+            return Apply(Name("not"), (self.unary(),))
         if self.at("+"):
             self.i += 1
             return self.unary()

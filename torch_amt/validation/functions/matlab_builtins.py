@@ -1,10 +1,12 @@
 """MATLAB/Octave builtins and argument helpers used in ``call`` statements.
 
-``numel zeros cell struct rmfield max abs log10 ceil exp sqrt length sum reshape`` with
-NumPy (``abs``, ``max``, ``reshape`` keep ``Checked.scale``), ``cellfun`` with an
-anonymous function (uniform output, keeping the scale of its results); ``filter`` through
-torch_amt's IIR kernel (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal
-package, ``n`` points on [0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
+``numel zeros cell struct rmfield max abs log10 ceil exp sqrt length sum reshape not
+double isreal real linspace`` with NumPy (``abs``, ``max``, ``reshape`` keep
+``Checked.scale``), ``cellfun`` with an anonymous function (uniform output, keeping
+the scale of its results); ``filter`` through torch_amt's IIR kernel
+(:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal package, ``n`` points on
+[0, pi)) with NumPy; ``fir2`` (Octave signal package) with
+:func:`torch_amt.dsp.fir.fir2`; ``ltfatarghelper`` and the generator's
 ``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~torch_amt.validation.values.ArgBundle`
 objects for the handler that receives them via ``'argimport'``.
 """
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from torch_amt.dsp import lfilter
+from torch_amt.dsp.fir import fir2 as design_fir2
 from torch_amt.validation.convert import (
     amt_to_torch,
     array_to_torch,
@@ -236,3 +239,54 @@ def freqz(ctx: Context, args: list, nargout: int) -> tuple:
     h = _on_grid(b, n) / _on_grid(a, n)
     w = np.pi * np.arange(n) / n
     return (h.reshape(-1, 1), w.reshape(-1, 1))
+
+
+@amt_function("not")
+def not_(ctx: Context, args: list, nargout: int) -> tuple:
+    """``~x`` / ``not(x)``: logical negation (1.0/0.0; MATLAB's logicals as doubles)."""
+    (x,) = args
+    value = np.logical_not(_array(x, "x")).astype(float)
+    return (float(value.reshape(-1)[0]) if value.size == 1 else value,)
+
+
+@amt_function("double")
+def double(ctx: Context, args: list, nargout: int) -> tuple:
+    """``double(x)``: numeric values as they are (logicals are already 1.0/0.0 here)."""
+    (x,) = args
+    return (x,)
+
+
+@amt_function("isreal")
+def isreal(ctx: Context, args: list, nargout: int) -> tuple:
+    """``isreal(x)``: 1 unless ``x`` is stored complex (MATLAB keeps an array complex
+    once any element is)."""
+    (x,) = args
+    return (0.0 if np.iscomplexobj(unwrap(x)) else 1.0,)
+
+
+@amt_function("real")
+def real(ctx: Context, args: list, nargout: int) -> tuple:
+    """``real(x)``."""
+    (x,) = args
+    value = np.real(_array(x, "x"))
+    return (float(value.reshape(-1)[0]) if value.size == 1 else value,)
+
+
+@amt_function("linspace")
+def linspace(ctx: Context, args: list, nargout: int) -> tuple:
+    """``linspace(a, b, n)``: a row of ``n`` points (``n`` default 100)."""
+    a, b, *rest = args
+    n = _count(rest[0], "n") if rest else 100
+    return (np.linspace(float(np.asarray(a).reshape(-1)[0]), float(np.asarray(b).reshape(-1)[0]),
+                        n).reshape(1, -1),)
+
+
+@amt_function("fir2")
+def fir2(ctx: Context, args: list, nargout: int) -> tuple:
+    """``b = fir2(n, f, m)`` (Octave signal package; grid and ramp defaults): a row."""
+    if len(args) != 3:
+        raise NotCovered("fir2 with a grid size, ramp or window argument is not covered")
+    n, f, m = args
+    b = design_fir2(_count(n, "n"), np.asarray(f, dtype=float).ravel(),
+                    np.asarray(m, dtype=float).ravel())
+    return (b.numpy().reshape(1, -1),)
