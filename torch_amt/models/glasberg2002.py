@@ -96,8 +96,11 @@ class Glasberg2002(AuditoryModel):
         transfer function and fails in AMT).
     dtype : torch.dtype
         Accepted like every model's (float32 or float64). The designed tables (FIR,
-        band frequencies) are float64 buffers cast at use; the stages compute in the
-        input's dtype (float64 reproduces AMT), the specific loudness always in float64.
+        band frequencies) are float64 buffers. From the outer/middle-ear filter on, the
+        model computes in **float64 whatever the input dtype** (AMT's excitation spans
+        some 300 dB, beyond float32's rounding; float32 spectra give errors of 1e-4 in
+        ``eLdB``): intermediate stage outputs are float64, the output ``'out'`` has the
+        input's dtype (complex64/complex128 in AMT's complex case).
 
     Shape
     -----
@@ -151,6 +154,21 @@ class Glasberg2002(AuditoryModel):
             ("loudness", LoudnessIntegration()),
         ])
         self.to(dtype)
+
+    def forward(self, x: torch.Tensor, return_stages: bool = False):
+        """Run the model on ``x (T,)`` or ``(B, T)`` (see the class docstring); the output
+        is returned in the input's dtype (the chain computes in float64)."""
+        result = super().forward(x, return_stages)
+        real = x.dtype if isinstance(x, torch.Tensor) else torch.float64
+        if real not in (torch.float32, torch.float64):
+            return result
+        out = result["out"] if return_stages else result
+        dtype = ((torch.complex64 if real == torch.float32 else torch.complex128)
+                 if out.is_complex() else real)
+        if return_stages:
+            result["out"] = out.to(dtype)
+            return result
+        return out.to(dtype)
 
     @property
     def fc(self) -> torch.Tensor:
