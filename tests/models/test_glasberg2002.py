@@ -283,3 +283,18 @@ def test_plot_and_cli(tone_run, tmp_path, capsys):
                                dboffset=93.98, output_kind="loudness")
     with pytest.raises(ValueError, match="excitation"):
         plot_model({"out": stages["out"]}, model_ns, fig=Figure())
+
+
+def test_whole_model_gradient_with_a_short_ear_filter():
+    # every stage chained (order 16: filtfilt needs > 48 samples; 10 blocks of 1 ms)
+    model = Glasberg2002(FS, order=16, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(6)
+    x = (0.02 * torch.randn(320, generator=gen, dtype=torch.float64)).requires_grad_(True)
+
+    def levels_and_loudness(v):
+        stages = model(v, return_stages=True)
+        return G.excitation_level_db(stages["excitation"]), stages["out"] * 1e12
+
+    level, loud = levels_and_loudness(x)
+    assert loud.shape == (3, 10) and bool((loud[0] > 0).all())
+    assert torch.autograd.gradcheck(levels_and_loudness, (x,), fast_mode=True)
