@@ -652,12 +652,14 @@ def glasberg2002(x: torch.Tensor, fs: float, *, model_fs: float = 32000.0, flow:
     -------
     dict
         ``eLdB`` ``(..., 149, N)``, ``erbN`` ``(149,)``, ``monauralLoudness``,
-        ``binauralLoudness``, ``STL``, ``LTL`` ``(..., N)``.
+        ``binauralLoudness``, ``STL``, ``LTL`` ``(..., N)``, computed in float64 from the
+        ear filter on (as :class:`torch_amt.Glasberg2002`: the excitation spans some
+        300 dB, beyond float32's rounding); float64 (complex128 in AMT's complex case).
     """
     x = _checks.check_signal(x, "x", ndim=range(1, 64), dim_names="(..., T)")
     x = resample_to_model_rate(x, _checks.check_fs(fs), _checks.check_fs(model_fs, "model_fs"))
-    b = outer_middle_ear_fir(order, flow, fhigh, compensation).to(x.dtype)
-    ear = filtfilt(x, b)
+    b = outer_middle_ear_fir(order, flow, fhigh, compensation).to(x.device)
+    ear = filtfilt(x.to(torch.float64), b)
     intensity = multiresolution_spectrum(ear, model_fs, fft_len=fft_len, hann_ms=hann_ms,
                                          limits_hz=limits_hz, time_step=time_step)
     excitation = excitation_pattern(intensity, model_fs, fft_len)
