@@ -65,6 +65,15 @@ class Glasberg2002(AuditoryModel):
     samples at 32 kHz (0.384 s); shorter inputs are zero-extended for that filter with a
     :class:`UserWarning` (AMT stops with an error).
 
+    **Gradients.** Every stage is differentiable (float64 ``gradcheck``, stage by stage
+    and chained): resampling and the ear filter are linear, the spectrum is ``|FFT|²``,
+    the excitation depends smoothly on the band levels. Not differentiable: the
+    switches between the specific-loudness branches (``E = tQ``, ``E = 1e10``), the
+    attack/release choice of the integrators (gradients follow the branch taken), the
+    minimum band level (a subgradient) and blocks of digital silence (NaN, as AMT's
+    ``eLdB``). The excitation is recomputed in chunks in the backward pass (gradient
+    checkpointing) to bound its memory.
+
     Moore et al. (2016)'s binaural loudness (AMT ``moore2016``) is not part of this
     port: its filter data (AMT auxdata ``ff_32000.mat``) were not available.
 
