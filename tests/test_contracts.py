@@ -17,28 +17,35 @@ FS = 16000.0
 FC = [500.0, 1000.0]
 
 # public stage class -> (factory, signal axes: 1 audio, 2 channels x time, 3 ears x channels
-# x time)
+# x time, or a tuple: the shape before time)
 STAGES = {
     "AdaptLoop": (lambda: stages.AdaptLoop(FS), 1),
     "ButterworthFilter": (lambda: stages.ButterworthFilter(FS, 3.0), 1),
     "DRNLFilterbank": (lambda: stages.DRNLFilterbank(FS, flow=500, fhigh=1500), 1),
     "EICell": (lambda: stages.EICell(FS, [0.0, 3e-4]), 3),
+    "ExcitationPattern": (lambda: stages.ExcitationPattern(32000.0), (1025,)),  # FFT bins
     "FastKing2019ModulationFilterbank": (lambda: stages.FastKing2019ModulationFilterbank(FS),
                                          2),
     "FastModulationFilterbank": (lambda: stages.FastModulationFilterbank(FS, FC), 2),
     "GammatoneFilterbank": (lambda: stages.GammatoneFilterbank(FS, flow=500, fhigh=1500), 1),
+    "Glasberg2002OuterMiddleEarFilter": (
+        lambda: stages.Glasberg2002OuterMiddleEarFilter(FS, order=16), 1),
     "HeadphoneFilter": (lambda: stages.HeadphoneFilter(FS), 1),
     "IHCEnvelope": (lambda: stages.IHCEnvelope(FS), 1),
     "King2019Compression": (lambda: stages.King2019Compression(), 1),
     "King2019ModulationFilterbank": (lambda: stages.King2019ModulationFilterbank(FS), 2),
+    "LoudnessIntegration": (lambda: stages.LoudnessIntegration(), 2),
     "MiddleEarFilter": (lambda: stages.MiddleEarFilter(FS), 1),
     "ModulationFilterbank": (lambda: stages.ModulationFilterbank(FS, FC), 2),
     "ModulationLowpass": (lambda: stages.ModulationLowpass(FS), 1),
+    "MultiResolutionSpectrum": (lambda: stages.MultiResolutionSpectrum(32000.0), 1),
+    "OctaveResample": (lambda: stages.OctaveResample(FS, 2, 3), 1),
     "OuterMiddleEarFilter": (lambda: stages.OuterMiddleEarFilter(FS), 1),
     "InternalNoise": (lambda: stages.InternalNoise(2, seed=0), 2),
     "RelanoIborra2019DRNL": (lambda: stages.RelanoIborra2019DRNL(FS, fc=FC), 1),
     "RelanoIborra2019ModulationFilterbank": (
         lambda: stages.RelanoIborra2019ModulationFilterbank(FS, FC), 2),
+    "SpecificLoudness": (lambda: stages.SpecificLoudness(FC), 2),
 }
 VARIANTS = {  # options with a code path of their own for an empty batch
     "IHCEnvelope[hilbert]": (lambda: stages.IHCEnvelope(FS, "hilbert"), 1),
@@ -53,10 +60,16 @@ MIN_SAMPLES = {"breebaart2001": 4}
 ``filtfilt``, which needs more than 3 samples (AMT stops with an error)."""
 
 
+MODEL_KWARGS = {"king2019": {"basef": 1000.0}, "glasberg2002": {"order": 16}}
+"""Keyword arguments of each model (default: two channels, ``flow=900, fhigh=1100``)."""
+
+
 def _model(name: str, fs: float = FS, **kwargs) -> torch.nn.Module:
-    if name == "king2019":
-        return MODELS[name](fs, basef=1000.0, **kwargs)
-    return MODELS[name](fs, flow=900.0, fhigh=1100.0, **kwargs)
+    cls = MODELS[name]
+    if "learnable" in kwargs and "learnable" not in inspect.signature(cls).parameters:
+        if kwargs.pop("learnable"):
+            pytest.skip(f"{name} has no learnable stages")
+    return cls(fs, **MODEL_KWARGS.get(name, {"flow": 900.0, "fhigh": 1100.0}), **kwargs)
 
 
 def _shapes(y):
@@ -71,8 +84,9 @@ def test_every_public_stage_is_covered():
 # ------------------------------------------------------------------------ empty batches
 
 
-def _signal(axes: int, batch: int, n: int = 400) -> torch.Tensor:
-    return torch.rand(batch, *[2] * (axes - 1), n,
+def _signal(axes: int | tuple, batch: int, n: int = 400) -> torch.Tensor:
+    shape = axes if isinstance(axes, tuple) else [2] * (axes - 1)
+    return torch.rand(batch, *shape, n,
                       generator=torch.Generator().manual_seed(0)) * 0.1
 
 
@@ -117,8 +131,8 @@ def test_models_on_one_to_three_samples(name, fs, n, model_input):
         return
     long = model(model_input(model, _signal(1, 2, 64)))
     y = model(model_input(model, _signal(1, 2, n)))
-    n_out = (model.output_length(n) if hasattr(model, "output_length")  # Paulick2024: floor
-             else round(n * model.output_fs / fs))
+    n_out = (model.output_length(n) if hasattr(model, "output_length")  # Paulick2024: floor,
+             else round(n * model.output_fs / fs))  # Glasberg2002: ceil of its blocks
     assert _shapes(y) == _shapes([t[..., :n_out] for t in long] if isinstance(long, list)
                                  else long[..., :n_out])
     assert all(bool(torch.isfinite(t).all()) for t in (y if isinstance(y, list) else [y]))

@@ -3,9 +3,9 @@
 Layered, differentiable ``torch.nn.Module`` stages (outer/middle ear, gammatone and
 DRNL filterbanks, inner-hair-cell envelope, adaptation loops, modulation filterbanks)
 and the published models composed from them (:class:`Dau1996`, :class:`Dau1997`,
-:class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`, :class:`RelanoIborra2019`,
-:class:`Paulick2024`, the binaural :class:`Breebaart2001`), validated numerically against the
-outputs of AMT 1.4.0 (and AMT 1.6 for ``paulick2024``).
+:class:`Glasberg2002`, :class:`Jepsen2008`, :class:`King2019`, :class:`Osses2021`,
+:class:`RelanoIborra2019`, :class:`Paulick2024`, the binaural :class:`Breebaart2001`),
+validated numerically against the outputs of AMT 1.4.0 (and AMT 1.6 for ``paulick2024``).
 """
 
 from torch_amt import decision, dsp, experiments, functional, levels, scales
@@ -14,6 +14,7 @@ from torch_amt.models import (
     Breebaart2001,
     Dau1996,
     Dau1997,
+    Glasberg2002,
     Jepsen2008,
     King2019,
     Osses2021,
@@ -56,6 +57,7 @@ __all__ = [
     "FastKing2019ModulationFilterbank",
     "FastModulationFilterbank",
     "GammatoneFilterbank",
+    "Glasberg2002",
     "HeadphoneFilter",
     "IHCEnvelope",
     "InternalNoise",

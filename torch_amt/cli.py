@@ -390,7 +390,7 @@ def _save_npz(path: Path, item: _Input, x: torch.Tensor, stages: dict, model: to
     from torch_amt.plot import modulation_array
 
     out = stages["out"]
-    if getattr(model, "output_kind", None) == "fct":  # (B, F, T): no modulation axis
+    if getattr(model, "output_kind", None) in ("fct", "loudness"):  # no modulation axis
         values = _array(out[0])
         mfc, mask = np.zeros((values.shape[0], 0)), np.ones((values.shape[0], 0), dtype=bool)
     else:

@@ -38,6 +38,8 @@ __all__ = [
     "modulation_array",
     "plot_adaptation",
     "plot_auditory_spectrogram",
+    "plot_excitation",
+    "plot_loudness",
     "plot_model",
     "plot_modulation_channel",
     "plot_modulation_spectrum",
@@ -278,6 +280,85 @@ def plot_adaptation(y: ArrayLike, fs: float, fc: ArrayLike, *, ax: Axes | None =
     return ax
 
 
+def plot_excitation(excitation: ArrayLike, fs: float, fc: ArrayLike, *, ax: Axes | None = None,
+                    batch: int = 0, dynamic_range_db: float = 80.0,
+                    colorbar: bool = True) -> Axes:
+    """Excitation pattern over time in dB (``10·log10(E / (20 µPa)²)``, AMT ``eLdB``).
+
+    Parameters
+    ----------
+    excitation : Tensor or array, shape (F, N) or (B, F, N)
+        Excitation in Pa² per band and block (the ``"excitation"`` stage of
+        :class:`~torch_amt.Glasberg2002`).
+    fs : float
+        Block rate in Hz (the model's ``output_fs``).
+    fc : Tensor or array, shape (F,)
+        Band centre frequencies in Hz.
+    ax : Axes, optional
+        Where to draw; a new figure if omitted.
+    batch : int, default 0
+        Which signal of a batch to draw.
+    dynamic_range_db : float, default 80
+        Colour range below the maximum.
+    colorbar : bool, default True
+        Draw a colour bar.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _new_axes(ax)
+    e = _unbatch(excitation, 2, batch, "excitation")
+    fc = _numpy(fc).reshape(-1)
+    if e.shape[0] != fc.size:
+        raise ValueError(f"excitation has {e.shape[0]} bands but fc has {fc.size} frequencies")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = 10 * np.log10(e / 20e-6 ** 2)
+    values, edges_t = _frames(np.where(np.isfinite(level), level, np.nan), fs, 1 / fs, "mean")
+    finite = values[np.isfinite(values)]
+    top = float(finite.max()) if finite.size else 0.0
+    _time_frequency_image(ax, values, edges_t, fc, "Excitation level (dB)", colorbar,
+                          {"cmap": "magma", "vmin": top - dynamic_range_db, "vmax": top})
+    ax.set_title("Excitation pattern ('excitation')")
+    return ax
+
+
+def plot_loudness(loudness: ArrayLike, fs: float, *, ax: Axes | None = None, batch: int = 0,
+                  labels: Sequence[str] = ("instantaneous", "short-term", "long-term")) -> Axes:
+    """Loudness over time: one line per row (instantaneous, short-term, long-term).
+
+    Parameters
+    ----------
+    loudness : Tensor or array, shape (L, N) or (B, L, N)
+        Loudness curves in sone (the output of :class:`~torch_amt.Glasberg2002`).
+    fs : float
+        Block rate in Hz.
+    ax : Axes, optional
+        Where to draw; a new figure if omitted.
+    batch : int, default 0
+        Which signal of a batch to draw.
+    labels : sequence of str
+        One legend entry per row.
+
+    Returns
+    -------
+    Axes
+    """
+    ax = _new_axes(ax)
+    y = _unbatch(loudness, 2, batch, "loudness")
+    if len(labels) != y.shape[0]:
+        raise ValueError(f"loudness has {y.shape[0]} rows but {len(labels)} labels were given")
+    t = np.arange(y.shape[1]) / fs
+    for row, label in zip(y, labels, strict=True):
+        ax.plot(t, row, label=label, linewidth=1.0)
+    ax.set_xlim(0, y.shape[1] / fs)
+    ax.set_xlabel("Time (s)")
+    ax.set_ylabel("Loudness (sone)")
+    ax.legend(loc="best")
+    ax.set_title("Loudness")
+    return ax
+
+
 def plot_modulation_channel(y: ArrayLike, fs: float, mfc: ArrayLike, *, ax: Axes | None = None,
                             batch: int = 0, fc: float | None = None, frame_s: float = 0.002,
                             colorbar: bool = True) -> Axes:
@@ -487,6 +568,8 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     fc = _numpy(model.fc).reshape(-1)
     n_f = fc.size
     out = stages["out"]
+    if getattr(model, "output_kind", None) == "loudness":
+        return _plot_loudness_model(stages, model, fc, x, batch, fig, title)
     fct = getattr(model, "output_kind", None) == "fct"
     binaural = bool(getattr(model, "binaural", False))
     if binaural:  # the monaural panels show the left ear of the (..., 2, F, T) stages
@@ -548,5 +631,34 @@ def plot_model(stages: Mapping[str, object], model: torch.nn.Module, *,
     plot_modulation_channel(one, float(model.output_fs), mfc,
                             ax=fig.add_subplot(grid[row + 1, 1]), batch=batch,
                             fc=float(fc[channel]))
+    fig.suptitle(title if title is not None else type(model).__name__)
+    return fig
+
+
+def _plot_loudness_model(stages: Mapping[str, object], model: torch.nn.Module, fc: np.ndarray,
+                         x: ArrayLike | None, batch: int, fig: Figure, title: str | None
+                         ) -> Figure:
+    """:func:`plot_model` for ``output_kind == 'loudness'``."""
+    for name in ("excitation", "specificloudness"):
+        if name not in stages:
+            raise ValueError(f"stages must hold {name!r}; call the model with "
+                             "return_stages=True")
+    rate = float(model.output_fs)
+    grid = fig.add_gridspec(3 if x is not None else 2, 2,
+                            height_ratios=[1, 2, 2] if x is not None else [1, 1])
+    row = 0
+    if x is not None:
+        plot_waveform(x, float(model.fs), ax=fig.add_subplot(grid[0, :]), batch=batch,
+                      dboffset=float(model.dboffset))
+        row = 1
+    plot_excitation(stages["excitation"], rate, fc, ax=fig.add_subplot(grid[row, 0]),
+                    batch=batch)
+    ax = fig.add_subplot(grid[row, 1])
+    values, edges_t = _frames(_unbatch(stages["specificloudness"], 2, batch,
+                                       "specificloudness"), rate, 1 / rate, "mean")
+    _time_frequency_image(ax, values, edges_t, fc, "Specific loudness (sone/ERB)", True,
+                          {"cmap": "viridis"})
+    ax.set_title("Specific loudness ('specificloudness')")
+    plot_loudness(stages["out"], rate, ax=fig.add_subplot(grid[row + 1, :]), batch=batch)
     fig.suptitle(title if title is not None else type(model).__name__)
     return fig

@@ -21,7 +21,8 @@ SMALL = {"dau1997": {"flow": 900, "fhigh": 1100, "subfs": 8000.0},
          "osses2021": {"flow": 900, "fhigh": 1100, "subfs": 8000.0},
          "breebaart2001": {"flow": 900, "fhigh": 1100},
          "relanoiborra2019": {"flow": 900, "fhigh": 1100, "fcnt": 2},
-         "paulick2024": {"flow": 900, "fhigh": 1100, "naud": 2}}
+         "paulick2024": {"flow": 900, "fhigh": 1100, "naud": 2},
+         "glasberg2002": {"order": 16}}
 
 
 class Toy2020(AuditoryModel):

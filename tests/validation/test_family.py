@@ -15,7 +15,8 @@ import torch
 from torch_amt.validation import run_validation
 
 COVERED_PREFIXES = ("osses2021", "dau1996", "breebaart2001", "optimaldetector",
-                    "breebaart2001_centralproc", "relanoiborra2019", "paulick2024")
+                    "breebaart2001_centralproc", "relanoiborra2019", "paulick2024",
+                    "glasberg2002")
 """File-name prefixes (AMT models) whose family reference files are fully covered."""
 
 

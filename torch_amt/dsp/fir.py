@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.interpolate
+import scipy.special
 import torch
 from numpy.typing import ArrayLike
 
 from torch_amt import _checks
 
-__all__ = ["fir2", "hamming", "interp1", "minimum_phase"]
+__all__ = ["fir2", "hamming", "hann", "interp1", "kaiser", "minimum_phase", "pchip"]
 
 
 def hamming(n: int) -> torch.Tensor:
@@ -33,6 +35,66 @@ def hamming(n: int) -> torch.Tensor:
         return torch.ones(1, dtype=torch.float64)
     k = np.arange(n, dtype=np.float64)
     return torch.from_numpy(0.54 - 0.46 * np.cos(2 * np.pi * k / (n - 1)))
+
+
+def hann(n: int) -> torch.Tensor:
+    """Symmetric Hann window of ``n`` points, Octave ``hann(n)``.
+
+    ``w[k] = 0.5 - 0.5 cos(2πk / (n - 1))``, ``k = 0..n-1``: zero at both ends
+    (``w = [1]`` for ``n = 1``).
+    """
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer window length, got {n!r}")
+    if n == 1:
+        return torch.ones(1, dtype=torch.float64)
+    k = np.arange(int(n), dtype=np.float64)
+    return torch.from_numpy(0.5 - 0.5 * np.cos(2 * np.pi * k / (n - 1)))
+
+
+def kaiser(n: int, beta: float) -> torch.Tensor:
+    """Kaiser window of ``n`` points, Octave *signal* ``kaiser(n, beta)``.
+
+    ``w[k] = I0(2β/N·sqrt(k(N - k))) / I0(β)``, ``N = n - 1``, ``k = 0..N``
+    (``w = [1]`` for ``n = 1``); ``I0`` is the modified Bessel function of order 0.
+    """
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer window length, got {n!r}")
+    if n == 1:
+        return torch.ones(1, dtype=torch.float64)
+    big_n = int(n) - 1
+    k = np.arange(big_n + 1, dtype=np.float64)
+    arg = 2 * beta / big_n * np.sqrt(k * (big_n - k))
+    return torch.from_numpy(scipy.special.i0(arg) / scipy.special.i0(beta))
+
+
+def pchip(x: ArrayLike, y: ArrayLike, xi: ArrayLike) -> np.ndarray:
+    """Piecewise cubic Hermite interpolation, Octave ``interp1(x, y, xi, 'pchip')``.
+
+    Fritsch–Carlson shape-preserving slopes (harmonic mean of the adjacent secants at
+    interior points, the three-point shape-preserving formula at the ends; SLATEC
+    ``PCHIM``, which Octave's ``pchip`` calls). As in Octave without an ``extrap``
+    argument, points outside ``[x[0], x[-1]]`` (and NaN points) give NaN.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Strictly increasing abscissae, ``n >= 2``.
+    y : array_like, shape (n,)
+        Ordinates.
+    xi : array_like, shape (m,)
+        Query points.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if x.size < 2 or x.size != y.size or bool((np.diff(x) <= 0).any()):
+        raise ValueError("x must be strictly increasing with at least 2 points and y of the "
+                         f"same length, got {x.size} and {y.size} points")
+    interpolant = scipy.interpolate.PchipInterpolator(x, y, extrapolate=False)
+    return interpolant(np.asarray(xi, dtype=np.float64))
 
 
 def interp1(x: ArrayLike, y: ArrayLike, xi: ArrayLike) -> np.ndarray:

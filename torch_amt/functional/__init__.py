@@ -11,6 +11,7 @@ from torch_amt.functional.drnl import DRNL_PRESETS, drnl, lopezpoveda2001
 from torch_amt.functional.ears import headphonefilter, middleearfilter
 from torch_amt.functional.eicell import EICELL_DEFAULTS, eicell
 from torch_amt.functional.gammatone import auditoryfilterbank, gammatone_coefficients
+from torch_amt.functional.glasberg2002 import glasberg2002
 from torch_amt.functional.ihc import IHC_METHODS, ihc_envelope
 from torch_amt.functional.king2019_modfilterbank import king2019_modfilterbank
 from torch_amt.functional.modfilterbank import MODFILTERBANK_PRESETS, modfilterbank
@@ -34,6 +35,7 @@ __all__ = [
     "drnl",
     "eicell",
     "gammatone_coefficients",
+    "glasberg2002",
     "headphonefilter",
     "ihc_envelope",
     "king2019_compression",

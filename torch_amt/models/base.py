@@ -17,9 +17,12 @@ Learnable = bool | Iterable[str]
 STAGE_VOCABULARY: dict[str, str] = {
     "inputgain": "level convention: gain of dboffset − 100 dB (AMT gaindb), so that the "
                  "stages after it see AMT's 100-dB convention",
+    "inputresample": "resampling of the input to a model's internal rate (Octave resample in "
+                     "AMT glasberg2002)",
     "outerear": "outer-ear / headphone FIR (AMT headphonefilter)",
     "middleear": "middle-ear FIR (AMT middleearfilter)",
-    "outermiddle": "combined outer- and middle-ear filter (AMT breebaart2001_outmiddlefilter)",
+    "outermiddle": "combined outer- and middle-ear filter (AMT breebaart2001_outmiddlefilter; "
+                   "glasberg2002's fir2 design run by filtfilt)",
     "afb": "auditory filterbank of gammatones (AMT auditoryfilterbank / gammatone)",
     "drnl": "dual-resonance nonlinear filterbank (AMT lopezpoveda2001)",
     "gain": "a fixed gain inside the chain (AMT gaindb)",
@@ -33,6 +36,10 @@ STAGE_VOCABULARY: dict[str, str] = {
     "mfb": "modulation filterbank (AMT modfilterbank / king2019_modfilterbank)",
     "eicell": "binaural excitation-inhibition cells comparing the two ears at characteristic "
               "delays and level differences (AMT breebaart2001_eicell)",
+    "spectrum": "short-time power spectrum per block (AMT glasberg2002: six Hann windows)",
+    "excitation": "excitation pattern in ERB bands (AMT glasberg2002)",
+    "specificloudness": "specific loudness per ERB band (AMT glasberg2002)",
+    "loudness": "instantaneous, short-term and long-term loudness (AMT glasberg2002)",
 }
 """The stage names a model's chain may use: one name per kind of stage, the same in every
 model, in the order they appear in a chain. ``forward(x, return_stages=True)`` returns
@@ -76,9 +83,10 @@ class AuditoryModel(nn.Module):
         Name of the model in AMT (and on the command line).
     description : str
         One line for ``torch-amt models``.
-    output_kind : {'modulation_list', 'fcmt', 'fct'}
+    output_kind : {'modulation_list', 'fcmt', 'fct', 'loudness'}
         Layout of the output: a list of ``F`` tensors ``(B, M_f, T)`` (Dau/Jepsen), one
-        ``(B, F, M, T)`` tensor (King2019), or ``(B, F, T)`` without modulation stage.
+        ``(B, F, M, T)`` tensor (King2019), ``(B, F, T)`` without modulation stage, or
+        loudness curves ``(B, 3, T)`` (instantaneous, short-term, long-term; Glasberg2002).
     binaural : bool
         ``True`` for a model of both ears (Breebaart2001): its input is ``(2, T)`` or
         ``(B, 2, T)`` (left, right) and it overrides :meth:`forward`; ``False`` (default)

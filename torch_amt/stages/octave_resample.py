@@ -1,11 +1,12 @@
-"""Rational-factor resampling stage (GNU Octave ``resample``), as in AMT ``paulick2024``."""
+"""Rational-factor resampling stage (GNU Octave ``resample``), as in AMT ``paulick2024``
+(its output) and ``glasberg2002`` (its input, to 32 kHz)."""
 
 from __future__ import annotations
 
 import math
 
 from torch_amt import _checks
-from torch_amt.dsp.resample import octave_resample_filter, resample
+from torch_amt.dsp.resample import resample, resample_filter
 from torch_amt.stages.base import Stage
 
 __all__ = ["OctaveResample"]
@@ -24,7 +25,8 @@ class OctaveResample(Stage):
     fs : float
         Sampling rate of the input in Hz.
     up, down : int
-        Resampling factors; ``output_fs = fs·up/down``.
+        Resampling factors; ``output_fs = fs·up/down`` (e.g. ``1, 4`` in paulick2024,
+        ``32000, fs`` in glasberg2002).
     floor_length : bool
         Keep ``floor(T·up/down)`` samples (AMT ``paulick2024``: ``outsig(1:floor(N/4),:)``)
         instead of Octave's ``ceil(T·up/down)``.
@@ -37,7 +39,7 @@ class OctaveResample(Stage):
     amt_function = "resample"
     float64_buffers = ("h",)
 
-    def __init__(self, fs: float, up: int = 1, down: int = 4, *,
+    def __init__(self, fs: float, up: int, down: int, *,
                  floor_length: bool = False) -> None:
         super().__init__()
         self.fs = _checks.check_fs(fs)
@@ -45,7 +47,7 @@ class OctaveResample(Stage):
         self.down = _checks.check_positive(down, "down", integer=True)
         self.floor_length = _checks.check_bool(floor_length, "floor_length")
         self.output_fs = self.fs * self.up / self.down
-        self.register_buffer("h", octave_resample_filter(self.up, self.down))
+        self.register_buffer("h", resample_filter(self.up, self.down))
 
     def output_length(self, n: int) -> int:
         """Number of output samples for ``n`` input samples."""

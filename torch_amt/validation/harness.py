@@ -97,7 +97,8 @@ METADATA_NAMES = frozenset({
 TRIVIAL_FUNCTIONS = frozenset({"numel", "zeros", "cell", "struct", "rmfield", "max", "abs",
                                "log10", "ceil", "length", "exp", "sqrt", "sum", "reshape",
                                "cellfun", "floor", "nan", "isnan", "isequal", "double",
-                               "min", "size", "rms", "addpath", "rmpath", "rethrow"})
+                               "min", "size", "rms", "addpath", "rmpath", "rethrow", "not",
+                               "isreal", "real"})
 """Builtins that do not name the stage of an output."""
 
 END_TO_END = "end-to-end"

@@ -1,12 +1,14 @@
 """MATLAB/Octave builtins and argument helpers used in ``call`` statements.
 
 ``numel zeros cell struct rmfield max min abs log10 ceil floor real exp sqrt length sum
-mean rms reshape size squeeze cat fliplr find nan isnan not`` with NumPy (``abs``, ``max``,
-``reshape``, ``squeeze``, ``fliplr`` keep ``Checked.scale``; ``isnan`` and ``not`` give
-MATLAB logicals, bool arrays), ``cellfun`` with an anonymous function (uniform output,
-keeping the scale of its results); ``filter`` through torch_amt's IIR kernel
+mean rms reshape size squeeze cat fliplr find nan isnan not isreal linspace`` with NumPy
+(``abs``, ``max``, ``reshape``, ``squeeze``, ``fliplr`` keep ``Checked.scale``; ``isnan``,
+``not`` and ``isreal`` give MATLAB logicals, bool arrays; ``linspace`` is Octave's,
+built from both ends), ``cellfun`` with an anonymous function (uniform output, keeping
+the scale of its results); ``filter`` through torch_amt's IIR kernel
 (:func:`torch_amt.dsp.lfilter`); ``freqz`` (Octave signal package, ``n`` points on
-[0, pi)) with NumPy; ``ltfatarghelper`` and the generator's
+[0, pi)) with NumPy; ``fir2`` (Octave signal package) with
+:func:`torch_amt.dsp.fir.fir2`; ``ltfatarghelper`` and the generator's
 ``amtref_lopezpoveda2001_jepsen2008_flags`` return :class:`~torch_amt.validation.values.ArgBundle`
 objects for the handler that receives them via ``'argimport'``; ``resample`` (Octave
 signal) and ``movmean``; ``addpath``/``rmpath`` (no-ops) and ``rethrow``.
@@ -17,10 +19,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from torch_amt.dsp import lfilter
+from torch_amt.dsp.fir import fir2 as design_fir2
 from torch_amt.dsp.movmean import movmean
-from torch_amt.dsp.resample import octave_resample_filter, resample
+from torch_amt.dsp.resample import resample, resample_filter
+from torch_amt.scales import _octave_linspace
 from torch_amt.validation.convert import (
     amt_to_torch,
     array_to_torch,
@@ -402,7 +407,7 @@ def resample_handler(ctx: Context, args: list, nargout: int) -> tuple:
         raise NotCovered("resample with a given filter is not covered")
     x, p, q = args
     arr = _array(x, "x")
-    h = octave_resample_filter(_count(p, "p"), _count(q, "q"))
+    h = resample_filter(_count(p, "p"), _count(q, "q"))
     if arr.ndim == 2 and arr.shape[0] == 1:
         y = torch_to_array(resample(array_to_torch(arr, ctx.dtype), int(p), int(q), h))
     else:
@@ -422,3 +427,35 @@ def rethrow(ctx: Context, args: list, nargout: int) -> tuple:
     """``rethrow(err)``: raise the caught AMT error again."""
     (err,) = args
     raise AmtError(err.get("message", ""), err.get("identifier", ""))
+
+
+@amt_function("isreal")
+def isreal(ctx: Context, args: list, nargout: int) -> tuple:
+    """``isreal(x)``: true unless ``x`` is stored complex (MATLAB keeps an array complex
+    once any element is); a logical."""
+    (x,) = args
+    return (not np.iscomplexobj(unwrap(x)),)
+
+
+@amt_function("linspace")
+def linspace(ctx: Context, args: list, nargout: int) -> tuple:
+    """``linspace(a, b, n)``: a row of ``n`` points (``n`` default 100), as Octave builds
+    it (from both ends, :func:`torch_amt.scales._octave_linspace`)."""
+    a, b, *rest = args
+    n = _count(rest[0], "n") if rest else 100
+    ends = [torch.tensor(float(np.asarray(v).reshape(-1)[0]), dtype=torch.float64)
+            for v in (a, b)]
+    if n < 2:  # Octave: linspace(a, b, 1) is b
+        return (np.full((1, n), float(ends[1])),)
+    return (_octave_linspace(*ends, n).numpy().reshape(1, -1),)
+
+
+@amt_function("fir2")
+def fir2(ctx: Context, args: list, nargout: int) -> tuple:
+    """``b = fir2(n, f, m)`` (Octave signal package; grid and ramp defaults): a row."""
+    if len(args) != 3:
+        raise NotCovered("fir2 with a grid size, ramp or window argument is not covered")
+    n, f, m = args
+    b = design_fir2(_count(n, "n"), np.asarray(f, dtype=float).ravel(),
+                    np.asarray(m, dtype=float).ravel())
+    return (b.numpy().reshape(1, -1),)
