@@ -170,11 +170,17 @@ def test_to_xarray_labels_every_model_output(name: str, model_input) -> None:
         out = model(x)
     ds = model.to_xarray(out, batch=["a", "b"])
     var = ds["out"]
-    assert var.dims[0] == "batch" and var.dims[-1] == "time" and "fc" in var.dims
+    assert var.dims[0] == "batch" and var.dims[-1] == "time"
     assert list(ds["batch"].values) == ["a", "b"]
-    np.testing.assert_allclose(ds["fc"].values, model.fc.numpy())
+    if model.output_kind == "loudness":  # (batch, loudness, time), rows labelled
+        assert var.dims == ("batch", "loudness", "time") and var.attrs["units"] == "sone"
+        assert list(ds["loudness"].values) == ["instantaneous", "short_term", "long_term"]
+    else:
+        assert "fc" in var.dims
+        np.testing.assert_allclose(ds["fc"].values, model.fc.numpy())
     assert ds["time"].values[1] == pytest.approx(1 / model.output_fs)
-    assert ds["time"].attrs["units"] == "s" and ds["fc"].attrs["units"] == "Hz"
+    assert ds["time"].attrs["units"] == "s"
+    assert "fc" not in var.dims or ds["fc"].attrs["units"] == "Hz"
     assert ds.attrs["model"] == name and ds.attrs["torch_amt_version"]
     if isinstance(out, list):  # ragged: padded with NaN where the mask is False
         assert var.dims == ("batch", "fc", "modulation", "time")

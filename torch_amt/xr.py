@@ -12,6 +12,10 @@ of the layouts below needs nothing more:
                        ``(B, M_f, T)`` (Dau/Jepsen)       ragged: padded with NaN, ``mask``
 ``'fcmt'``             ``(B, F, M, T)`` (King2019)        ``(batch, fc, modulation, time)``
 ``'fct'``              ``(B, F, T)``                      ``(batch, fc, time)``
+``'loudness'``         ``(B, 3, N)`` (Glasberg2002)       ``(batch, loudness, time)``;
+                       per 1-ms block                     ``loudness`` labels the rows
+                                                          (instantaneous, short-term,
+                                                          long-term; sone)
 other letter codes     a tensor, one axis per code        ``fc`` / ``m`` / ``t`` tokens, the
                        token after an optional batch      other letters as dimension names
 =====================  =================================  ===============================
@@ -38,6 +42,12 @@ import torch
 __all__ = ["model_parameters", "provenance", "to_xarray"]
 
 OUTPUT_UNITS = "model units (MU)"
+
+NAMED_LAYOUTS: dict[str, tuple[list[str], dict[str, list[str]], str]] = {
+    "loudness": (["loudness", "time"],
+                 {"loudness": ["instantaneous", "short_term", "long_term"]}, "sone"),
+}
+"""``output_kind`` -> (dimensions without batch, labels of the non-time axes, units)."""
 """Units of a model output (the adaptation loops' model units, AMT's convention; King2019's
 high-passed compressed envelope is in arbitrary units of the same kind)."""
 
@@ -166,7 +176,12 @@ def to_xarray(model: torch.nn.Module, out, *, batch: Sequence | None = None,
                           {"long_name": "True where the channel has this modulation filter"})
     else:
         values = _numpy(out)
-        dims = _kind_dims("fcmt" if kind == "modulation_list" else kind)
+        if kind in NAMED_LAYOUTS:
+            dims, labels, units = NAMED_LAYOUTS[kind]
+            dims = list(dims)
+            coords.update({k: (k, np.asarray(v)) for k, v in labels.items()})
+        else:
+            dims = _kind_dims("fcmt" if kind == "modulation_list" else kind)
         if values.ndim == len(dims):
             values, unbatched = values[None], True
         elif values.ndim == len(dims) + 1:
@@ -197,7 +212,8 @@ def to_xarray(model: torch.nn.Module, out, *, batch: Sequence | None = None,
     if unbatched:
         values, dims = values[0], dims[1:]
         coords.pop("batch", None)
-    variable = xr.Variable(dims, values, {"units": OUTPUT_UNITS,
+    units = NAMED_LAYOUTS[kind][2] if kind in NAMED_LAYOUTS else OUTPUT_UNITS
+    variable = xr.Variable(dims, values, {"units": units,
                                           "long_name": f"{type(model).__name__} output"})
     info = provenance(model)
     info.update(attrs or {})
