@@ -32,6 +32,10 @@ STAGES = {
     "MiddleEarFilter": (lambda: stages.MiddleEarFilter(FS), 1),
     "ModulationFilterbank": (lambda: stages.ModulationFilterbank(FS, FC), 2),
     "ModulationLowpass": (lambda: stages.ModulationLowpass(FS), 1),
+    "InternalNoise": (lambda: stages.InternalNoise(2, seed=0), 2),
+    "RelanoIborra2019DRNL": (lambda: stages.RelanoIborra2019DRNL(FS, fc=FC), 1),
+    "RelanoIborra2019ModulationFilterbank": (
+        lambda: stages.RelanoIborra2019ModulationFilterbank(FS, FC), 2),
 }
 VARIANTS = {  # options with a code path of their own for an empty batch
     "IHCEnvelope[hilbert]": (lambda: stages.IHCEnvelope(FS, "hilbert"), 1),

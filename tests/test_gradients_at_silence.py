@@ -43,6 +43,10 @@ STAGES = {
     "MiddleEarFilter": (lambda L: stages.MiddleEarFilter(FS, learnable=L), 1),
     "ModulationFilterbank": (lambda L: stages.ModulationFilterbank(FS, FC, learnable=L), 2),
     "ModulationLowpass": (lambda L: stages.ModulationLowpass(FS, learnable=L), 1),
+    "InternalNoise": (lambda L: stages.InternalNoise(2, seed=0), 2),
+    "RelanoIborra2019DRNL": (lambda L: stages.RelanoIborra2019DRNL(FS, fc=FC), 1),
+    "RelanoIborra2019ModulationFilterbank": (
+        lambda L: stages.RelanoIborra2019ModulationFilterbank(FS, FC, learnable=L), 2),
 }
 VARIANTS = {  # options with a branch of their own at silence
     **{f"IHCEnvelope[{p}]": (lambda L, p=p: stages.IHCEnvelope(FS, p), 1)
@@ -56,7 +60,8 @@ VARIANTS = {  # options with a branch of their own at silence
     "DRNLFilterbank[jepsen2008]": (lambda L: stages.DRNLFilterbank(
         FS, "jepsen2008", flow=500, fhigh=1500, learnable=L), 1),
 }
-MODEL_CONFIGS = {"king2019": {"basef": 1000.0}}
+MODEL_CONFIGS = {"king2019": {"basef": 1000.0},
+                 "relanoiborra2019": {"flow": 900.0, "fhigh": 1100.0, "fcnt": 2}}
 """Keyword arguments of each model (default: two channels, ``flow=900, fhigh=1100``)."""
 
 

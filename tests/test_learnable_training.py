@@ -24,7 +24,8 @@ STEPS = 200
 LR = 1e-2
 
 # channels high up, so that the frequencies are pushed against fs/2
-MODEL_CONFIGS = {"king2019": {"basef": 5000.0}, "jepsen2008": {"flow": 5000.0, "fhigh": 5300.0}}
+MODEL_CONFIGS = {"king2019": {"basef": 5000.0}, "jepsen2008": {"flow": 5000.0, "fhigh": 5300.0},
+                 "relanoiborra2019": {"flow": 5000.0, "fhigh": 6000.0, "fcnt": 2}}
 """Keyword arguments of each model (default ``flow=5000, fhigh=6000``: two channels)."""
 
 STAGES = {

@@ -18,7 +18,8 @@ SMALL = {"dau1997": {"flow": 900, "fhigh": 1100, "subfs": 8000.0},
          "jepsen2008": {"flow": 900, "fhigh": 1100},
          "king2019": {"basef": 1000.0},
          "dau1996": {"flow": 900, "fhigh": 1100},
-         "osses2021": {"flow": 900, "fhigh": 1100, "subfs": 8000.0}}
+         "osses2021": {"flow": 900, "fhigh": 1100, "subfs": 8000.0},
+         "relanoiborra2019": {"flow": 900, "fhigh": 1100, "fcnt": 2}}
 
 
 class Toy2020(AuditoryModel):

@@ -94,6 +94,8 @@ def test_drnl_channels_and_errors():
     assert 7000 < top < 8000 and float(RelanoIborra2019DRNL(16000.0, fhigh=None).fc[-1]) <= top
     with pytest.raises(ValueError, match="too high"):
         RelanoIborra2019DRNL(16000.0, fhigh=8000.0)
+    aliased = RelanoIborra2019DRNL(16000.0, fhigh=8000.0, fcnt=3, above_nyquist=True)
+    assert bool(torch.isfinite(aliased(torch.randn(200) * 0.05)).all())  # as AMT computes
     with pytest.raises(ValueError, match="subject"):
         RelanoIborra2019DRNL(FS, subject="HI")
     with pytest.raises(ValueError, match="fcnt"):

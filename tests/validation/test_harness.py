@@ -216,6 +216,15 @@ def test_octave_randn_state_flows_through_the_statements(handlers):
     env = run(text)
     np.testing.assert_array_equal(env["a"].reshape(-1, order="F"), env["c"].reshape(-1, order="F"))
     assert not np.array_equal(env["b"], env["a"][:, :2].reshape(1, -1))
+    # a cached draw (same arguments, same state) leaves the state the first call left
+    cached = parse("randn('state', 3); a = randn(2, 1); randn('state', 3); b = randn(2, 1); "
+                   "c = randn(1, 1);")
+    env, cache = {}, {}
+    Interpreter(CTX, env, frozen=set(), cache=cache).run(cached, assigned_names(cached))
+    reference.seed(3)
+    draws = reference.randn(3, 1)
+    np.testing.assert_array_equal(env["b"], draws[:2])
+    assert env["c"] == draws[2, 0] and any(k.endswith(b"/rng") for k in cache)
 
 
 def test_octave_randn_first_draws():

@@ -186,7 +186,8 @@ class RelanoDRNLDesign:
     subject: str
 
 
-def relanoiborra2019_drnl_design(fc, fs: float, subject: str = "NH") -> RelanoDRNLDesign:
+def relanoiborra2019_drnl_design(fc, fs: float, subject: str = "NH", *,
+                                 above_nyquist: bool = False) -> RelanoDRNLDesign:
     """Design the DRNL of ``relanoiborra2019_drnl`` for centre frequencies ``fc``.
 
     Parameters
@@ -197,6 +198,11 @@ def relanoiborra2019_drnl_design(fc, fs: float, subject: str = "NH") -> RelanoDR
         Sampling rate in Hz.
     subject : {'NH', 'HIx'}
         Subject profile (see :func:`relanoiborra2019_drnl_channel`).
+    above_nyquist : bool
+        Design filters whose frequency reaches fs/2 anyway, with AMT's formulas (AMT
+        does: e.g. its default 8000-Hz channel at 16 kHz has a nonlinear-path centre
+        frequency of 8219 Hz, which the resonator aliases to 7781 Hz). Default False:
+        refuse them.
 
     Returns
     -------
@@ -206,7 +212,7 @@ def relanoiborra2019_drnl_design(fc, fs: float, subject: str = "NH") -> RelanoDR
     ------
     ValueError
         If a channel's filter frequency (centre frequency or low-pass cut-off of either
-        path, up to ~1.02·fc) reaches fs/2.
+        path, up to ~1.03·fc) reaches fs/2 and ``above_nyquist`` is False.
     """
     fs = _checks.check_fs(fs)
     fcs = _checks.check_frequencies(fc.detach() if isinstance(fc, torch.Tensor) else fc,
@@ -216,9 +222,10 @@ def relanoiborra2019_drnl_design(fc, fs: float, subject: str = "NH") -> RelanoDR
     params = [relanoiborra2019_drnl_channel(float(f), subject) for f in fcs.tolist()]
     for f, p in zip(fcs.tolist(), params, strict=True):
         top = max(p["lin_fc"], p["lin_lp_cutoff"], p["nlin_fc"], p["nlin_lp_cutoff"])
-        if top >= fs / 2:
+        if top >= fs / 2 and not above_nyquist:
             raise ValueError(f"fc = {f:.1f} Hz is too high for fs = {fs} Hz: its DRNL filters "
-                             f"reach {top:.1f} Hz >= fs/2; lower fhigh or raise fs")
+                             f"reach {top:.1f} Hz >= fs/2; lower fhigh, raise fs, or pass "
+                             "above_nyquist=True for AMT's aliased filters")
 
     def table(name: str) -> torch.Tensor:
         return torch.tensor([p[name] for p in params], dtype=torch.float64)

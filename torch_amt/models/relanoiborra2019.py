@@ -9,7 +9,7 @@ import torch
 
 from torch_amt import _checks
 from torch_amt.levels import DBSPL_AMT
-from torch_amt.models.base import AuditoryModel
+from torch_amt.models.base import AuditoryModel, Learnable, resolve_learnable
 from torch_amt.models.blocks import amt_flag_options
 from torch_amt.stages import AdaptLoop, HeadphoneFilter, IHCEnvelope, MiddleEarFilter
 from torch_amt.stages.expansion import Expansion
@@ -69,6 +69,9 @@ class RelanoIborra2019(AuditoryModel):
         at 16 kHz).
     fcnt : int
         Number of channels, ERB-spaced (AMT ``fcnt`` 60; at most 60 with internal noise).
+    above_nyquist : bool
+        Accept channels whose DRNL filters reach fs/2, designed with AMT's formulas
+        (aliased), as AMT does with ``fhigh=8000`` at 16 kHz. Default False: a ValueError.
     subject : {'NH', 'HIx'}
         DRNL profile (AMT ``subject``): normal hearing, or the example hearing-impaired
         listener without compression.
@@ -85,6 +88,10 @@ class RelanoIborra2019(AuditoryModel):
         Envelope extraction (AMT ``'ihc'`` / ``'no_ihc'``).
     an : bool
         Expansion and adaptation (AMT ``'an'`` / ``'no_an'``).
+    learnable : bool or iterable of str
+        ``True`` makes the adaptation time constants and the modulation filters learnable
+        (not in AMT), or name the stages: a subset of ``{'adt', 'mfb'}``. A learnable
+        modulation low-pass is redesigned with ``butter`` (equal to mfbtd's to ~1e-16).
     dtype : torch.dtype
         dtype of the stages' parameters (float64 reproduces AMT to ~1e-12).
 
@@ -109,15 +116,18 @@ class RelanoIborra2019(AuditoryModel):
     output_kind = "fcmt"
 
     def __init__(self, fs: float, flow: float = 100.0, fhigh: float | None = None, *,
-                 fcnt: int = 60, subject: str = "NH", dboffset: float = DBSPL_AMT,
+                 fcnt: int = 60, subject: str = "NH", above_nyquist: bool = False,
+                 dboffset: float = DBSPL_AMT,
                  internal_noise: bool = True, noise_seed: int | None = None,
-                 ihc: bool = True, an: bool = True,
+                 ihc: bool = True, an: bool = True, learnable: Learnable = False,
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__(fs, dboffset)
+        learn = resolve_learnable(learnable, ("adt", "mfb"))
         internal_noise = _checks.check_bool(internal_noise, "internal_noise")
         ihc, an = _checks.check_bool(ihc, "ihc"), _checks.check_bool(an, "an")
         fs = self.fs
-        drnl = RelanoIborra2019DRNL(fs, flow, fhigh, fcnt=fcnt, subject=subject, dtype=dtype)
+        drnl = RelanoIborra2019DRNL(fs, flow, fhigh, fcnt=fcnt, subject=subject,
+                                    above_nyquist=above_nyquist, dtype=dtype)
         self.set_chain([
             ("inputgain", Gain(self.dboffset - DBSPL_AMT)),
             ("outerear", HeadphoneFilter(fs, compensate_delay=False, dtype=dtype)),
@@ -129,8 +139,10 @@ class RelanoIborra2019(AuditoryModel):
              if internal_noise else None),
             ("ihc", IHCEnvelope(fs, "ihc_relanoiborra2019", dtype=dtype) if ihc else None),
             ("expansion", Expansion(2.0) if an else None),
-            ("adt", AdaptLoop(fs, preset="adt_relanoiborra2019", dtype=dtype) if an else None),
-            ("mfb", RelanoIborra2019ModulationFilterbank(fs, drnl.fc, dtype=dtype)),
+            ("adt", AdaptLoop(fs, preset="adt_relanoiborra2019", learnable="adt" in learn,
+                              dtype=dtype) if an else None),
+            ("mfb", RelanoIborra2019ModulationFilterbank(fs, drnl.fc, learnable="mfb" in learn,
+                                                         dtype=dtype)),
         ])
 
     def forward(self, x: torch.Tensor, return_stages: bool = False, *,

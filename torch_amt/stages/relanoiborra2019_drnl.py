@@ -59,6 +59,10 @@ class RelanoIborra2019DRNL(Stage):
         AMT ``subject``: normal hearing (``a``, ``b`` at ``fc`` up to 1 kHz, at 1.5 kHz
         above; ``c = 0.25``) or the example hearing-impaired listener without
         compression (``a = 0``: linear path only).
+    above_nyquist : bool
+        Accept channels whose filters reach fs/2 and design them with AMT's formulas,
+        aliased, as AMT does (e.g. ``fhigh=8000`` at 16 kHz). Default False: a
+        ValueError.
     dtype : torch.dtype
         Kept for the common interface; the coefficients are float64 buffers and the
         output has the input's precision.
@@ -84,7 +88,7 @@ class RelanoIborra2019DRNL(Stage):
                        "lp_lin_a", "gt_nlin_b", "gt_nlin_a", "lp_nlin_b", "lp_nlin_a")
 
     def __init__(self, fs: float, flow: float = 100.0, fhigh: float | None = 8000.0, *,
-                 fcnt: int = 60, fc=None, subject: str = "NH",
+                 fcnt: int = 60, fc=None, subject: str = "NH", above_nyquist: bool = False,
                  dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
         self.fs = _checks.check_fs(fs)
@@ -97,7 +101,9 @@ class RelanoIborra2019DRNL(Stage):
             fhigh = _checks.check_number(fhigh, "fhigh", minimum=flow)
             fcnt = _checks.check_positive(fcnt, "fcnt", integer=True)
             fc = erbspace(float(flow), float(fhigh), int(fcnt), dtype=torch.float64)
-        design = relanoiborra2019_drnl_design(fc, self.fs, self.subject)
+        self.above_nyquist = _checks.check_bool(above_nyquist, "above_nyquist")
+        design = relanoiborra2019_drnl_design(fc, self.fs, self.subject,
+                                              above_nyquist=self.above_nyquist)
         self._counts = (design.lin_ngt, design.lin_nlp, design.nlin_ngt, design.nlin_nlp)
         for name in ("fc", "lin_gain", "a", "b", "c"):
             self.register_buffer(name, getattr(design, name))

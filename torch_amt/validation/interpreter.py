@@ -641,12 +641,13 @@ class Interpreter:
 
     def _call(self, name: str, args: list[Any], nargout: int) -> tuple:
         """Call the handler of ``name``; a :data:`RANDOM` function gets (and leaves) the
-        random state of the pseudo-variable :data:`RNG`, and is not cached."""
+        random state of the pseudo-variable :data:`RNG` (its cache key includes it)."""
         if name not in RANDOM:
             return call_function(name, self.ctx, args, nargout, self.cache)
         state = self._lookup(RNG) if RNG in self.env else None
         state = state.copy() if isinstance(state, OctaveRandn) else OctaveRandn()
-        outputs = call_function(name, dataclasses.replace(self.ctx, rng=state), args, nargout)
+        outputs = call_function(name, dataclasses.replace(self.ctx, rng=state), args, nargout,
+                                self.cache)
         self._set(RNG, state)
         return outputs
 

@@ -12,6 +12,7 @@ filled in column-major order. The stored draws of the reference files check it
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -95,6 +96,23 @@ class OctaveRandn:
         other._words = self._words.copy()
         other._pos = self._pos
         return other
+
+    def assign(self, other: OctaveRandn) -> None:
+        """Take over the state of ``other`` (a copy of it)."""
+        copy = other.copy()
+        self._bits, self._words, self._pos = copy._bits, copy._words, copy._pos
+
+    def digest(self) -> bytes:
+        """A fingerprint of the state: equal states give equal digests (a state reached
+        with other buffering may give another one)."""
+        if self._bits is None:
+            return b"unseeded"
+        h = hashlib.blake2b(digest_size=16)
+        state = self._bits.state["state"]
+        h.update(np.asarray(state["key"]).tobytes())
+        h.update(str(int(state["pos"])).encode())
+        h.update(self._words[self._pos:].tobytes())
+        return h.digest()
 
     @property
     def seeded(self) -> bool:

@@ -186,8 +186,8 @@ def _digest(value: Any, h: Any) -> None:
         raise TypeError(f"cannot hash {type(value).__name__}")
 
 
-def _cache_key(name: str, args: list, nargout: int) -> bytes | None:
-    h = hashlib.blake2b(f"{name}/{nargout}".encode(), digest_size=20)
+def _cache_key(name: str, args: list, nargout: int, salt: bytes = b"") -> bytes | None:
+    h = hashlib.blake2b(f"{name}/{nargout}".encode() + salt, digest_size=20)
     try:
         _digest(args, h)
     except TypeError:
@@ -212,7 +212,9 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
     cache : dict, optional
         Memo of handler outputs by function, ``nargout`` and argument values: a call
         repeated with bitwise-equal arguments (e.g. a stage-isolated run whose stored
-        inputs equal the computed ones) is not computed again.
+        inputs equal the computed ones) is not computed again. With ``ctx.rng`` (a
+        :data:`RANDOM` function) the key includes the random state before the call, and
+        a repeated call leaves the state the first one left.
 
     Returns
     -------
@@ -228,9 +230,13 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
     if handler is None:
         raise NotCovered(f"no handler for AMT function {name!r}")
     plain = [unwrap(a) for a in args]
-    key = None if cache is None else _cache_key(name, plain, nargout)
+    rng = ctx.rng
+    salt = b"" if rng is None else b"rng:" + rng.digest()
+    key = None if cache is None else _cache_key(name, plain, nargout, salt)
     if key is not None and key in cache:
         outputs = cache[key]
+        if rng is not None:
+            rng.assign(cache[key + b"/rng"])
     else:
         outputs = handler(ctx, plain, max(nargout, 1))
         if not isinstance(outputs, tuple):
@@ -238,6 +244,8 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
                             f"{type(outputs).__name__}")
         if key is not None:
             cache[key] = outputs
+            if rng is not None:
+                cache[key + b"/rng"] = rng.copy()
     sources = [c for a in args for c in _checked_inputs(a)]
     scale = scale_of(sources) if name in KEEPS_SCALE else 0.0
     result = []

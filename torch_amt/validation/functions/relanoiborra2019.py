@@ -62,8 +62,9 @@ def _model(ctx: Context, fs: float, rest: list, posnames: tuple[str, ...]
         opts = RelanoIborra2019.amt_options(parsed.flags, keyvals)
     except ValueError as err:
         raise NotCovered(str(err)) from err
-    opts.setdefault("fhigh", 8000.0)  # AMT's default at every fs
-    return RelanoIborra2019(fs, dtype=ctx.dtype, **opts), parsed.keyvals
+    opts.setdefault("fhigh", 8000.0)  # AMT's default at every fs, aliased where fs is low
+    return (RelanoIborra2019(fs, above_nyquist=True, dtype=ctx.dtype, **opts),
+            parsed.keyvals)
 
 
 def _features(ctx: Context, model: RelanoIborra2019, insig: np.ndarray) -> dict[str, Any]:
@@ -148,7 +149,8 @@ def relanoiborra2019_drnl_handler(ctx: Context, args: list, nargout: int) -> tup
         raise NotCovered("relanoiborra2019_drnl(insig, CF, fs, subj) is covered")
     insig = np.asarray(args[0], dtype=float)
     row = insig.ndim == 2 and insig.shape[0] == 1
-    design = relanoiborra2019_drnl_design([float(args[1])], float(args[2]), args[3])
+    design = relanoiborra2019_drnl_design([float(args[1])], float(args[2]), args[3],
+                                          above_nyquist=True)
     y = relanoiborra2019_drnl(array_to_torch(insig.reshape(-1), ctx.dtype), design)[0]
     return (torch_to_row(y) if row else torch_to_amt(y),)
 
