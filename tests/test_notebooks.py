@@ -22,7 +22,7 @@ CELL_TIMEOUT_S = 120
 
 
 def test_notebooks_exist_and_are_stored_without_outputs() -> None:
-    assert len(PATHS) >= 3, f"expected the three notebooks in {NOTEBOOKS}"
+    assert len(PATHS) >= 4, f"expected the four notebooks in {NOTEBOOKS}"
     for path in PATHS:
         nb = nbformat.read(path, as_version=4)
         for cell in nb.cells:
