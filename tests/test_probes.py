@@ -419,7 +419,11 @@ def test_torch_compile_matches_eager(reference_outputs, fresh_dynamo, name):
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = compiled(x)
-    _assert_identical(out, y)
+    # the same operations; FFT-based stages may reassociate sums under Dynamo, so the
+    # bound is 1e-12 of the output's scale rather than bit identity
+    for a, b in zip(_flat(out), _flat(y), strict=True):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        assert (a - b).abs().max() <= 1e-12 * b.abs().max(), (a - b).abs().max().item()
 
 
 @pytest.mark.parametrize("name", ["GammatoneFilterbank", "AdaptLoop", "dau1997"])

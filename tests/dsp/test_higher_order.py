@@ -27,6 +27,7 @@ import torch_amt
 from torch_amt.dsp import lfilter, lfilter_double_double, lfilter_envelope, use_backend
 from torch_amt.dsp.adaptloop import _AdaptLoopRows, adaptloop_recurrence
 from torch_amt.dsp.iir.autograd import _LFilterEnvelope, _LFilterRows
+from torch_amt.dsp.membrane import _Membrane, membrane_potential
 
 BACKENDS = ["numba", "torch"]
 F64 = torch.float64
@@ -38,6 +39,7 @@ COVERED = {
     _LFilterRows: "test_lfilter_hessian_matches_finite_differences",
     _LFilterEnvelope: "test_lfilter_envelope_hessian_matches_finite_differences",
     _AdaptLoopRows: "test_adaptloop_hessian_matches_finite_differences",
+    _Membrane: "test_membrane_second_derivative_is_a_clear_error",
 }
 
 
@@ -263,3 +265,14 @@ def test_lfilter_envelope_gain_gradient_is_not_dropped():
         gains[backend] = torch.autograd.grad((y ** 2).sum(), gain)[0]
     assert float(gains["numba"].abs().min()) > 0
     torch.testing.assert_close(gains["numba"], gains["torch"], rtol=1e-12, atol=0)
+
+
+def test_membrane_second_derivative_is_a_clear_error():
+    """Paulick2024's RC membrane has an exact first-order adjoint only: asking for a
+    second derivative raises instead of returning a silent zero."""
+    g = torch.rand(2, 30, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    g = (1e-9 * (1 + g)).requires_grad_(True)
+    y = membrane_potential(g, -0.06, 0.1, [1e-9], [-0.07], 1 / 44100, 1e-11)
+    (grad,) = torch.autograd.grad(y.square().sum(), g, create_graph=True)
+    with pytest.raises(RuntimeError, match="twice|not have been used|does not require grad"):
+        torch.autograd.grad(grad.sum(), g)

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 import torch
+from torch.autograd.function import once_differentiable
 
 from torch_amt.dsp._inputs import REAL_SIGNAL_DTYPES, check_signal_tensor
 from torch_amt.dsp.iir import resolve_backend
@@ -110,7 +111,8 @@ class _Membrane(torch.autograd.Function):
         return v.to(out_dtype)
 
     @staticmethod
-    def backward(ctx, gy):
+    @once_differentiable  # the adjoint recursion is not itself differentiable: a second
+    def backward(ctx, gy):  # derivative is an explicit error, never a silent zero
         g64, v064, v = ctx.saved_tensors
         gy64 = gy.detach().to(torch.float64).contiguous()
         if ctx.backend == "numba":
