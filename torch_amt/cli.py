@@ -102,14 +102,23 @@ def _channel(value: str) -> str | int:
     return index
 
 
-def _positive_hz(value: str) -> float:
-    try:
-        fs = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a sampling rate in Hz, got {value!r}") from None
-    if not math.isfinite(fs) or fs <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive sampling rate in Hz, got {value}")
-    return fs
+def _positive_float(what: str):
+    """An argparse type: a finite number > 0, described as ``what`` in the messages."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {value!r}") from None
+        if not math.isfinite(number) or number <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive {what[2:]}, got {value}")
+        return number
+
+    return parse
+
+
+_positive_hz = _positive_float("a sampling rate in Hz")
+_positive_seconds = _positive_float("a duration in s")
 
 
 def _model_option(text: str) -> tuple[str, object]:
@@ -129,16 +138,6 @@ def _positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value!r}") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {number}")
-    return number
-
-
-def _positive_seconds(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a duration in s, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive duration in s, got {value}")
     return number
 
 

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import torch
 
-from torch_amt import _checks
 from torch_amt.dsp._inputs import check_signal_tensor
 from torch_amt.dsp.iir import lfilter
+from torch_amt.dsp.iir.api import _as_coefficients
 
 __all__ = ["octave_filtfilt"]
 
 
 def _coefficients(c, name: str, like: torch.Tensor) -> torch.Tensor:
-    t = c if isinstance(c, torch.Tensor) else torch.as_tensor(
-        _checks._real_array(c, name), dtype=torch.float64, device=like.device)
-    if not t.is_floating_point():
+    """``lfilter``'s coefficient check, restricted to real coefficients."""
+    t = _as_coefficients(c, name, like)
+    if t.is_complex():
         raise TypeError(f"{name} must be real floating-point coefficients, got {t.dtype}")
-    t = t.reshape(1) if t.ndim == 0 else t
-    if t.shape[-1] == 0:
-        raise ValueError(f"{name} must have at least one coefficient along its last axis")
     return t
 
 

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import torch
 
+from torch_amt import _checks
 from torch_amt.dsp._inputs import check_signal_tensor
 from torch_amt.dsp.iir.autograd import _LFilterEnvelope, _LFilterRows, _output_dtype
 from torch_amt.dsp.iir.backend import resolve_backend
@@ -19,7 +20,7 @@ __all__ = ["leading_shape", "lfilter", "lfilter_envelope", "sosfilt"]
 
 def _as_coefficients(c, name: str, like: torch.Tensor) -> torch.Tensor:
     if not isinstance(c, torch.Tensor):
-        arr = np.asarray(c)
+        arr = _checks._as_array(c, name)
         if arr.dtype.kind not in "fciub":
             raise TypeError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
         c = torch.as_tensor(arr, device=like.device)
