@@ -78,6 +78,22 @@ def test_module_filtering_and_dau1997_options():
     np.testing.assert_allclose(y, ref, rtol=1e-12, atol=1e-15)
 
 
+def test_float32_fir_keeps_quiet_samples_relative():
+    """float32 FIRs are convolved in float64 and rounded once: a quiet passage after a
+    loud one keeps single-precision *relative* accuracy (a float32 FFT would leave an
+    error floor of ~1e-7 of the loud part's level there, ~1e-1 relative at -120 dB)."""
+    fs = 44100
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 4000, dtype=torch.float64, generator=g)
+    x[:, 2000:] *= 1e-6  # 120 dB quieter
+    b = headphonefilter(fs).numpy()
+    ref = ss.lfilter(b, 1, x.numpy())
+    y = HeadphoneFilter(fs, dtype=torch.float32)(x.float()).double().numpy()
+    tail = slice(2600, None)  # past the loud part's 513-tap reach
+    rel = np.abs(y[:, tail] - ref[:, tail]).max() / np.abs(ref[:, tail]).max()
+    assert rel < 1e-5, rel
+
+
 def test_learnable_taps_gradcheck_and_train():
     fs = 8000
     b = middleearfilter(fs, order=16).clone().requires_grad_(True)

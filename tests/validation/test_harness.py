@@ -38,6 +38,8 @@ from torch_amt.validation.tolerances import (
     FLOAT32_RTOL,
     checked_by_frequency,
     conditioning_tolerance,
+    effective_tolerance,
+    undetermined_in_float32,
 )
 from torch_amt.validation.values import ArgBundle, Checked, merge_tolerances, parse_ltfat_args
 
@@ -170,6 +172,8 @@ def test_matrices_ranges_and_indexing():
     np.testing.assert_array_equal(difference.value, m)
     assert difference.scale == 24.0
     np.testing.assert_array_equal(value("row * col(1)", env), [[10, 20, 30]])
+    # kept by a magnitude (abs, max), so not a cancellation yet
+    assert value("max(abs(m .* 2 - m))", env).cancellation == 1.0
     assert value("zeros(2, 3)", env).shape == (2, 3)
     np.testing.assert_array_equal(value("max(m)", env), [[3, 6, 9, 12]])
 
@@ -593,3 +597,51 @@ def test_not_covered_is_never_counted_as_passed(amt_reference_dir):
         assert not any(c.quantity == n.quantity and c.file == n.file for c in result.checks)
     with pytest.raises(NotCovered):
         call_function("no_such_amt_function", CTX, [], 1)
+
+
+# --------------------------------------------------------------------------- cancellation
+
+
+def test_cancellation_of_a_normalised_difference():
+    """A difference that is then rescaled (its ``scale`` dropped) carries the ratio of its
+    operands' magnitude to its own as ``cancellation``, multiplied along the chain; a
+    magnitude of the difference keeps ``scale`` instead."""
+    a = np.array([[1.0], [2.0], [4.0]])
+    env = {"a": a, "b": a + np.array([[1e-6], [-2e-6], [1e-6]])}
+    d = value("b - a", env)
+    assert d.scale == pytest.approx(4.0 + 1e-6) and d.cancellation == 1.0
+    normalised = value("(b - a) ./ sqrt(mean((b - a).^2))", env)
+    assert normalised.scale == 0.0
+    assert normalised.cancellation == pytest.approx((4.0 + 1e-6) / 2e-6, rel=1e-6)
+    assert value("20 * log10(sqrt(mean((b - a).^2))) + 100", env).cancellation == \
+        pytest.approx((4.0 + 1e-6) / 2e-6, rel=1e-6)
+    assert value("max(abs(b - a))", env).cancellation == 1.0
+    plain = merge_tolerances(np.ones(3), [Checked(np.ones(3), tol=1e-6)])
+    assert plain.cancellation == 1.0
+
+
+def test_cancellation_tolerance_in_float32_only():
+    tol, reason = effective_tolerance(0.0, "", torch.float32, cancellation=50.0)
+    assert tol == pytest.approx(50 * FLOAT32_RTOL) and "cancellation 50" in reason
+    assert effective_tolerance(0.0, "", torch.float64, cancellation=50.0)[0] == DEFAULT_RTOL
+    assert effective_tolerance(0.0, "", torch.float32)[0] == FLOAT32_RTOL
+    assert not undetermined_in_float32(torch.float32, 9.9e3)
+    assert undetermined_in_float32(torch.float32, 1e4)
+    assert not undetermined_in_float32(torch.float64, 1e12)
+
+
+def test_undetermined_checks_are_neither_passed_nor_failed():
+    origin = Origin("f.mat", "stage", "end-to-end")
+    reference = np.array([[1.0, 2.0]])
+    far_off = Checked(np.array([[1.5, 2.5]]), cancellation=1e8)
+    (record,) = compare(origin, "q", far_off, reference, torch.float32)
+    assert record.undetermined and not record.passed
+    assert "undetermined in float32" in record.reason
+    (record,) = compare(origin, "q", far_off, reference, torch.float64)
+    assert not record.undetermined and not record.passed  # float64 checks it: fails
+    close = Checked(np.array([[1.0 + 1e-3, 2.0]]), cancellation=100.0)
+    (record,) = compare(origin, "q", close, reference, torch.float32)
+    assert record.passed and record.tolerance == pytest.approx(100 * FLOAT32_RTOL)
+    (record,) = compare(origin, "q", Checked(np.array([[1.05, 2.0]]), cancellation=100.0),
+                        reference, torch.float32)
+    assert not record.passed and not record.undetermined

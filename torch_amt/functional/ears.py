@@ -338,18 +338,22 @@ def ear_filter(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor | None = None,
     Notes
     -----
     float64 on the CPU kernel filters FIRs with ``lfilter`` (Octave's ``filter``
-    arithmetic, bit for bit); otherwise FIRs go through exact FFT convolution, with the
-    taps in the signal's precision. IIR coefficients keep their precision (``lfilter``
-    accumulates in double precision whatever the signal's).
+    arithmetic, bit for bit); otherwise FIRs go through exact FFT convolution computed in
+    float64 and rounded once to the signal's dtype. (A float32 FFT would leave an error
+    floor of ~1e-7 of the signal's *maximum* on every sample; quiet samples, e.g. before
+    an onset, would get a large relative error, and the adaptation loops downstream,
+    which amplify quiet passages, turn it into ~2e-4 of their output in float32.) IIR
+    coefficients keep their precision (``lfilter`` accumulates in double precision
+    whatever the signal's).
     """
     if delay:
         x = torch.nn.functional.pad(x, (0, delay))
     if a is None:
-        b = b.to(device=x.device, dtype=x.dtype)
         if x.dtype == torch.float64 and x.device.type == "cpu" and get_backend() != "torch":
-            y = lfilter(x, b, torch.ones(1, dtype=x.dtype))
+            y = lfilter(x, b.to(device=x.device, dtype=x.dtype), torch.ones(1, dtype=x.dtype))
         else:
-            y = fftconvolve(x, b, length=x.shape[-1])
+            y = fftconvolve(x.to(torch.float64), b.to(device=x.device, dtype=torch.float64),
+                            length=x.shape[-1]).to(x.dtype)
     else:
         b, a = b.to(x.device), a.to(x.device)
         y = x

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from torch_amt.validation.tolerances import effective_tolerance
+from torch_amt.validation.tolerances import effective_tolerance, undetermined_in_float32
 from torch_amt.validation.values import Checked, merge_tolerances, unwrap
 
 __all__ = ["CheckRecord", "NotCoveredRecord", "Origin", "compare", "failed_check"]
@@ -55,6 +55,10 @@ class CheckRecord:
     passed : bool
     reason : str
         Why this tolerance; notes on failures.
+    undetermined : bool
+        float32 runs only: the value is not determined in single precision (see
+        :func:`~torch_amt.validation.tolerances.undetermined_in_float32`); the check is
+        neither passed nor failed.
     """
 
     file: str
@@ -67,6 +71,7 @@ class CheckRecord:
     tolerance: float
     passed: bool
     reason: str
+    undetermined: bool = False
 
 
 @dataclass
@@ -110,9 +115,9 @@ def _as_string(reference: Any) -> str:
 
 
 def _numbers(origin: Origin, quantity: str, value: np.ndarray, reference: np.ndarray,
-             tol: float, tol_reason: str, dtype: torch.dtype, scale: float = 0.0
-             ) -> CheckRecord:
-    tolerance, reason = effective_tolerance(tol, tol_reason, dtype)
+             tol: float, tol_reason: str, dtype: torch.dtype, scale: float = 0.0,
+             cancellation: float = 1.0) -> CheckRecord:
+    tolerance, reason = effective_tolerance(tol, tol_reason, dtype, cancellation)
     complex_ = np.iscomplexobj(value) or np.iscomplexobj(reference)
     kind = np.complex128 if complex_ else np.float64
     val, ref = value.astype(kind), reference.astype(kind)
@@ -133,6 +138,11 @@ def _numbers(origin: Origin, quantity: str, value: np.ndarray, reference: np.nda
         reason += (f"; relative to the magnitude of the operands of a difference, {scale:.3g} "
                    "(see Checked.scale)")
     rel = 0.0 if err == 0 else (math.inf if denominator == 0 else err / denominator)
+    if undetermined_in_float32(dtype, cancellation):
+        return CheckRecord(origin.file, quantity, origin.stage, origin.mode, err, ref_max, rel,
+                           tolerance, False, f"undetermined in float32: computed from a "
+                           f"difference {cancellation:.3g} times smaller than its operands "
+                           "(checked in float64)", undetermined=True)
     return CheckRecord(origin.file, quantity, origin.stage, origin.mode, err, ref_max, rel,
                        tolerance, nan_ok and rel <= tolerance, reason)
 
@@ -152,11 +162,11 @@ def _compare_array(origin: Origin, quantity: str, checked: Checked, reference: n
     axis = checked.split_axis
     if axis is None:
         return [_numbers(origin, quantity, value, reference, checked.slice_tol(),
-                         checked.slice_reason(), dtype, checked.scale)]
+                         checked.slice_reason(), dtype, checked.scale, checked.cancellation)]
     return [
         _numbers(origin, f"{quantity}[{checked.slice_label(k)}]", np.take(value, k, axis=axis),
                  np.take(reference, k, axis=axis), checked.slice_tol(k),
-                 checked.slice_reason(k), dtype, checked.scale)
+                 checked.slice_reason(k), dtype, checked.scale, checked.cancellation)
         for k in range(reference.shape[axis])
     ]
 
@@ -214,7 +224,7 @@ def compare(origin: Origin, quantity: str, value: Any, reference: Any,
         out = []
         for k, (element, ref) in enumerate(zip(raw, elements, strict=True)):
             own = Checked(unwrap(element), tol=checked.slice_tol(k),
-                          reason=checked.slice_reason(k))
+                          reason=checked.slice_reason(k), cancellation=checked.cancellation)
             out.extend(compare(origin, f"{quantity}[{checked.slice_label(k)}]",
                                merge_tolerances(element, [own]), ref, dtype))
         return out

@@ -131,7 +131,12 @@ class Result:
     @property
     def failed(self) -> list[CheckRecord]:
         """The failed checks."""
-        return [c for c in self.checks if not c.passed]
+        return [c for c in self.checks if not c.passed and not c.undetermined]
+
+    @property
+    def undetermined(self) -> list[CheckRecord]:
+        """float32 runs: the checks of values single precision cannot determine."""
+        return [c for c in self.checks if c.undetermined]
 
     @property
     def passed(self) -> list[CheckRecord]:
@@ -153,7 +158,8 @@ class Result:
             "reference": self.reference,
             "dtype": self.dtype,
             "summary": {"files": len(self.files), "passed": len(self.passed),
-                        "failed": len(self.failed), "not_covered": len(self.not_covered)},
+                        "failed": len(self.failed), "not_covered": len(self.not_covered),
+                        "undetermined_in_float32": len(self.undetermined)},
             "checks": [clean(c) for c in self.checks],
             "not_covered": [n.key for n in self.not_covered],
             "not_covered_details": [asdict(n) for n in self.not_covered],

@@ -590,7 +590,7 @@ def _binop(op: str, left: Any, right: Any) -> Any:
     factor = 1.0
     if op in ("^", ".^") and np.ndim(exponent) == 0 and not isinstance(exponent, complex):
         factor = max(1.0, abs(float(exponent)))
-    return with_scale(merge_tolerances(result, sources, factor), scale)
+    return with_scale(merge_tolerances(result, sources, factor, keep_scale=scale > 0), scale)
 
 
 def _range(start: Any, step: Any, stop: Any) -> np.ndarray:
@@ -910,7 +910,7 @@ class Interpreter:
             values = [[v for e in row for v in self.eval_elements(e)] for row in node.rows]
             sources = [v for row in values for v in row if isinstance(v, Checked)]
             # concatenation only rearranges values: it keeps their scale, as indexing does
-            return with_scale(merge_tolerances(_concatenate(values), sources),
+            return with_scale(merge_tolerances(_concatenate(values), sources, keep_scale=True),
                               scale_of(sources))
         if isinstance(node, CellLit):
             rows = [[self.eval(e) for e in row] for row in node.rows]

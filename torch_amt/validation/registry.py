@@ -280,5 +280,5 @@ def call_function(name: str, ctx: Context, args: list, nargout: int,
         _validate_output(name, out)
         if isinstance(out, dict) and sources:  # a struct: each field inherits them
             out = {k: merge_tolerances(v, sources) for k, v in out.items()}
-        result.append(with_scale(merge_tolerances(out, sources), scale))
+        result.append(with_scale(merge_tolerances(out, sources, keep_scale=scale > 0), scale))
     return tuple(result)

@@ -53,8 +53,9 @@ def _summary_rows(result: Result) -> list[tuple[str, int, int, int, str, str]]:
     rows = []
     for stage in _stages(result):
         done = checks.get(stage, [])
-        worst = max(done, key=_rel, default=None)
-        rows.append((stage, sum(c.passed for c in done), sum(not c.passed for c in done),
+        worst = max((c for c in done if not c.undetermined), key=_rel, default=None)
+        rows.append((stage, sum(c.passed for c in done),
+                     sum(not c.passed and not c.undetermined for c in done),
                      len(missing.get(stage, [])), _num(worst.rel_err) if worst else "–",
                      _num(worst.tolerance) if worst else "–"))
     return rows
@@ -66,7 +67,9 @@ def summary_text(result: Result, max_failures: int = 20) -> str:
         f"AMT validation of torch_amt: {len(result.files)} files in {result.reference} "
         f"({result.dtype})",
         f"checks: {len(result.passed)} passed, {len(result.failed)} failed; "
-        f"not covered: {len(result.not_covered)}",
+        f"not covered: {len(result.not_covered)}"
+        + (f"; undetermined in float32: {len(result.undetermined)}"
+           if result.undetermined else ""),
         "",
         f"{'stage':32s} {'passed':>7s} {'failed':>7s} {'n/c':>5s} {'worst rel':>10s}",
     ]
@@ -79,6 +82,9 @@ def summary_text(result: Result, max_failures: int = 20) -> str:
                          f"{_num(c.tolerance)} ({c.reason})")
         if len(result.failed) > max_failures:
             lines.append(f"  ... and {len(result.failed) - max_failures} more")
+    if result.undetermined:
+        lines += ["", "undetermined in float32 (checked in float64 runs):"]
+        lines += [f"  {c.file}: {c.quantity}: {c.reason}" for c in result.undetermined]
     return "\n".join(lines)
 
 
@@ -96,7 +102,9 @@ def render_markdown(result: Result) -> str:
         f"- reference: `{result.reference}` ({len(result.files)} files)",
         f"- dtype: {result.dtype}",
         f"- checks: **{len(result.passed)} passed**, **{len(result.failed)} failed**; "
-        f"**{len(result.not_covered)} not covered**",
+        f"**{len(result.not_covered)} not covered**"
+        + (f"; {len(result.undetermined)} undetermined in float32 (values single "
+           "precision cannot represent; checked in float64)" if result.undetermined else ""),
         "",
         "rel. error = max |torch_amt - AMT| / max |AMT| per check; modes: *end-to-end* "
         "(inputs computed by earlier statements), *stage-isolated* (inputs read from the "

@@ -16,7 +16,9 @@
   (:func:`~torch_amt.validation.values.merge_tolerances`).
 * float32 runs: ``max(policy, FLOAT32_RTOL)`` with :data:`FLOAT32_RTOL` = 1e-4
   (single precision has eps = 1.2e-7; recursive filters and adaptation loops amplify
-  it by a few hundred).
+  it by a few hundred), times the cancellation of a difference the value is computed
+  from (:attr:`~torch_amt.validation.values.Checked.cancellation`); a value whose
+  cancellation reaches 1e4 is reported undetermined in float32.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ __all__ = [
     "conditioning_tolerance",
     "effective_tolerance",
     "labels_for",
+    "undetermined_in_float32",
 ]
 
 DEFAULT_RTOL = 1e-9
@@ -191,7 +194,8 @@ def checked_by_frequency(value: Any, table: str, freqs: Any, split_axis: int = 1
                    split_axis=None if isinstance(value, list) else split_axis, labels=labels)
 
 
-def effective_tolerance(tol: float, reason: str, dtype: torch.dtype) -> tuple[float, str]:
+def effective_tolerance(tol: float, reason: str, dtype: torch.dtype,
+                        cancellation: float = 1.0) -> tuple[float, str]:
     """The tolerance a check uses: the policy floor applied to a handler's tolerance.
 
     Parameters
@@ -202,20 +206,45 @@ def effective_tolerance(tol: float, reason: str, dtype: torch.dtype) -> tuple[fl
         Its reason.
     dtype : torch.dtype
         Precision of the run.
+    cancellation : float
+        :attr:`~torch_amt.validation.values.Checked.cancellation` of the value: in
+        float32, a value computed from a difference whose operands are ``c`` times larger
+        than the difference carries ``c`` times their relative error, so its floor is
+        ``c * FLOAT32_RTOL`` (a condition number, like the conditioning tables above).
+        float64 runs keep the policy: the harness reproduces AMT's arithmetic operation
+        by operation there, so the operands' rounding cancels as it does in AMT.
 
     Returns
     -------
     (float, str)
-        ``max(tol, DEFAULT_RTOL)`` in float64, ``max(tol, DEFAULT_RTOL, FLOAT32_RTOL)`` in
-        float32, and the matching reason.
+        ``max(tol, DEFAULT_RTOL)`` in float64, ``max(tol, DEFAULT_RTOL, FLOAT32_RTOL *
+        cancellation)`` in float32, and the matching reason. A float32 tolerance of 1 or
+        more means the value is not determined in single precision
+        (:func:`undetermined_in_float32`).
     """
     if tol <= DEFAULT_RTOL:
         tol, reason = DEFAULT_RTOL, DEFAULT_REASON
     elif not reason:
         reason = "tolerance set by the handler (no reason given)"
-    if dtype == torch.float32 and tol < FLOAT32_RTOL:
-        return FLOAT32_RTOL, f"float32 run: 1e-4 relative (policy: {reason})"
+    if dtype == torch.float32:
+        floor = FLOAT32_RTOL * max(1.0, cancellation)
+        if tol < floor:
+            if cancellation > 1.0:
+                return floor, (f"float32 run: 1e-4 relative times the cancellation "
+                               f"{cancellation:.3g} of a difference upstream (policy: "
+                               f"{reason})")
+            return FLOAT32_RTOL, f"float32 run: 1e-4 relative (policy: {reason})"
     return tol, reason
+
+
+def undetermined_in_float32(dtype: torch.dtype, cancellation: float) -> bool:
+    """Whether a float32 run cannot determine a value at all: it is computed from a
+    difference at least ``1 / FLOAT32_RTOL`` (1e4) times smaller than its operands, so
+    float32 rounding of the operands leaves no significant digit of 1e-4 in it (e.g.
+    an internal noise 1e8 times below the signal it is added to, recovered by
+    subtracting the noiseless output). Such checks are reported as undetermined, not
+    passed or failed; float64 runs check them."""
+    return dtype == torch.float32 and FLOAT32_RTOL * cancellation >= 1.0
 
 
 def labels_for(values: Sequence[float], prefix: str) -> tuple[str, ...]:

@@ -64,6 +64,15 @@ class Checked:
         cancels the operands' magnitude, not their rounding. Set by ``a - b`` / ``a + b``
         of two arrays and kept only by selections and magnitudes (indexing, ``abs``,
         ``max``, ``reshape``, ``cellfun``); any other computation drops it.
+    cancellation : float
+        How much a subtraction upstream amplified relative rounding errors: where a
+        computation drops a source's ``scale`` (e.g. a difference that is then
+        normalised), the ratio ``scale / max|source|`` (operands' magnitude over the
+        difference's), multiplied along the chain; 1 for none. float32 runs check at
+        ``FLOAT32_RTOL * cancellation`` and report values with ``cancellation >=
+        1 / FLOAT32_RTOL`` as undetermined in float32 (see
+        :func:`torch_amt.validation.tolerances.effective_tolerance`); float64 runs
+        ignore it.
     """
 
     value: Any
@@ -72,6 +81,7 @@ class Checked:
     split_axis: int | None = None
     labels: tuple[str, ...] | None = None
     scale: float = 0.0
+    cancellation: float = 1.0
 
     def __post_init__(self) -> None:
         tol = np.asarray(self.tol, dtype=float)
@@ -133,9 +143,9 @@ class Checked:
             k = int(np.argmax(tols)) if tols.size else 0
             one = reason if isinstance(reason, str) else (reason[k] if len(reason) else "")
             return Checked(value, tol=float(tols.max(initial=0.0)), reason=one,
-                           scale=self.scale)
+                           scale=self.scale, cancellation=self.cancellation)
         return Checked(value, tol=tol, reason=reason, split_axis=self.split_axis, labels=labels,
-                       scale=self.scale)
+                       scale=self.scale, cancellation=self.cancellation)
 
 
 class Cell(list):
@@ -210,7 +220,8 @@ def _aligned(c: Checked, layout: tuple) -> bool:
     return axis is None or isinstance(c.value, list) or c.split_axis == axis
 
 
-def merge_tolerances(value: Any, sources: Sequence[Checked], factor: float = 1.0) -> Any:
+def merge_tolerances(value: Any, sources: Sequence[Checked], factor: float = 1.0,
+                     keep_scale: bool = False) -> Any:
     """Give ``value`` a tolerance no tighter than that of ``sources`` (times ``factor``).
 
     Used to carry tolerances along a chain of computations: a result computed from
@@ -227,6 +238,10 @@ def merge_tolerances(value: Any, sources: Sequence[Checked], factor: float = 1.0
         Inputs the value was computed from.
     factor : float, default 1
         Error amplification from the sources to the value (e.g. ``p`` for ``x.^p``).
+    keep_scale : bool, default False
+        Whether the caller carries the sources' :attr:`~Checked.scale` on (selections,
+        magnitudes, sums); otherwise a source's scale is dropped here and becomes
+        :attr:`~Checked.cancellation` of the value.
 
     Returns
     -------
@@ -239,6 +254,9 @@ def merge_tolerances(value: Any, sources: Sequence[Checked], factor: float = 1.0
     raw = own.value if own is not None else value
     if not sources or not _is_numeric(unwrap(raw)):
         return value
+    cancellation = max([own.cancellation if own is not None else 1.0]
+                       + [s.cancellation if keep_scale else _cancellation_of(s)
+                          for s in sources])
     candidates = ([(own, 1.0)] if own is not None else []) + [(s, abs(factor)) for s in sources]
     layout = _layout(raw, own, sources)
     per_slice, scalar_tol, scalar_reason = None, 0.0, ""
@@ -258,13 +276,29 @@ def merge_tolerances(value: Any, sources: Sequence[Checked], factor: float = 1.0
     if per_slice is None:
         return Checked(raw, tol=scalar_tol, reason=scalar_reason,
                        split_axis=None if own is None else own.split_axis,
-                       labels=None if own is None else own.labels, scale=scale)
+                       labels=None if own is None else own.labels, scale=scale,
+                       cancellation=cancellation)
     reasons = [scalar_reason if scalar_tol > t else r
                for t, r in zip(per_slice, reasons, strict=True)]
     labels = next((c.labels for c, _ in candidates
                    if c.labels is not None and _aligned(c, layout)), None)
     return Checked(raw, tol=np.maximum(per_slice, scalar_tol), reason=tuple(reasons),
-                   split_axis=layout[0], labels=labels, scale=scale)
+                   split_axis=layout[0], labels=labels, scale=scale, cancellation=cancellation)
+
+
+def _cancellation_of(source: Checked) -> float:
+    """The cancellation a computation from ``source`` inherits: its own, times
+    ``scale / max|source|`` when its ``scale`` (operands of a difference) is dropped."""
+    if source.scale <= 0:
+        return source.cancellation
+    try:
+        arr = np.abs(np.asarray(unwrap(source.value)).astype(complex))
+    except (TypeError, ValueError):  # a cell or struct: no single magnitude
+        return source.cancellation
+    magnitude = float(arr[np.isfinite(arr)].max(initial=0.0))
+    if magnitude == 0:  # an exact zero: the operands were equal, nothing was lost
+        return source.cancellation
+    return source.cancellation * max(1.0, source.scale / magnitude)
 
 
 def with_scale(value: Any, scale: float) -> Any:
@@ -275,7 +309,7 @@ def with_scale(value: Any, scale: float) -> Any:
     if own.scale >= scale:
         return own
     return Checked(own.value, tol=own.tol, reason=own.reason, split_axis=own.split_axis,
-                   labels=own.labels, scale=float(scale))
+                   labels=own.labels, scale=float(scale), cancellation=own.cancellation)
 
 
 def scale_of(values: Sequence[Any]) -> float:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from torch_amt.dsp.iir import triton_kernels
 from torch_amt.dsp.iir.backend import resolve_backend
 from torch_amt.dsp.iir.numba_adjoints import (
     _envelope_backward_plan,
@@ -133,6 +134,9 @@ class _LFilterRows(torch.autograd.Function):
         backend = resolve_backend(x.device)
         if backend == "numba":
             y = _numba_forward(x, b, a, zi)
+        elif x.device.type == "cuda" and triton_kernels.AVAILABLE:
+            backend = "triton"  # one kernel launch, the time loop inside
+            y = triton_kernels.lfilter_forward(x, b, a, zi).to(_output_dtype(x, b))
         else:
             cplx = b.is_complex()
             y = _torch_forward(_wide(x, cplx), _wide(b, cplx), _wide(a, cplx),
@@ -153,6 +157,8 @@ class _LFilterRows(torch.autograd.Function):
         g = g.contiguous()
         if ctx.backend == "numba":
             grads = _numba_backward(g, x, y, b, a, needs)
+        elif ctx.backend == "triton":
+            grads = triton_kernels.lfilter_backward(g, x, y, b, a, needs)
         else:
             cplx = b.is_complex()
             grads = _torch_backward(*(_wide(t, cplx) for t in (g, x, y, b, a)), needs)

@@ -1,5 +1,7 @@
-"""Triton kernels of the adaptation-loop recurrence (forward and exact adjoint), the
-device path of :func:`torch_amt.dsp.adaptloop.adaptloop_recurrence` on CUDA.
+"""Triton kernels of the recursions on CUDA: the adaptation-loop recurrence (forward and
+exact adjoint; the device path of :func:`torch_amt.dsp.adaptloop.adaptloop_recurrence`)
+and the IIR filter of :func:`torch_amt.dsp.iir.lfilter` (transposed direct form II, real
+or complex coefficients; its adjoint is the same kernel run backwards in time).
 
 One program per block of ``BLOCK`` rows; the time loop runs inside the program with every
 loop's divisor state in registers (a ``(BLOCK, LP)`` tile, ``LP`` the number of loops
@@ -29,7 +31,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 else:
     AVAILABLE = True
 
-__all__ = ["AVAILABLE", "adaptloop_backward", "adaptloop_forward"]
+__all__ = ["AVAILABLE", "adaptloop_backward", "adaptloop_forward", "lfilter_backward",
+           "lfilter_forward"]
 
 _BLOCK = 32
 
@@ -164,6 +167,68 @@ if AVAILABLE:
         tl.store(goff_ptr + at, acc_off, mask=tile)
 
 
+    @triton.jit
+    def _lfilter_fwd(xr_ptr, xi_ptr, br_ptr, bi_ptr, ar_ptr, ai_ptr, zr_ptr, zi_ptr, yr_ptr,
+                     yi_ptr, n_rows, n_t, N: tl.constexpr, NP: tl.constexpr,
+                     XCPLX: tl.constexpr, CCPLX: tl.constexpr, HAS_ZI: tl.constexpr,
+                     BLOCK: tl.constexpr):  # pragma: no cover - compiled
+        """Rows through TDF-II filters of order ``N`` (``a[:, 0] == 1``), float64.
+
+        The ``N`` states of a block of rows are a ``(BLOCK, NP)`` tile (real and imaginary
+        parts apart); per sample, in Octave's order: ``y = z0 + b0 x``, then
+        ``z_k = z_{k+1} + b_{k+1} x - a_{k+1} y`` (``z_N = 0``), as the numba kernels."""
+        rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        cols = tl.arange(0, NP)
+        live = rows < n_rows
+        tile = live[:, None] & (cols[None, :] < N)
+        # coefficients 1..N as tiles (column k holds b_{k+1}, a_{k+1}), b_0 apart
+        at = rows[:, None] * (N + 1) + 1 + cols[None, :]
+        b1r = tl.load(br_ptr + at, mask=tile, other=0.0)
+        a1r = tl.load(ar_ptr + at, mask=tile, other=0.0)
+        b0r = tl.load(br_ptr + rows * (N + 1), mask=live, other=0.0)
+        if CCPLX:
+            b1i = tl.load(bi_ptr + at, mask=tile, other=0.0)
+            a1i = tl.load(ai_ptr + at, mask=tile, other=0.0)
+            b0i = tl.load(bi_ptr + rows * (N + 1), mask=live, other=0.0)
+        zat = rows[:, None] * N + cols[None, :]
+        if HAS_ZI:
+            zr = tl.load(zr_ptr + zat, mask=tile, other=0.0)
+            zi = tl.load(zi_ptr + zat, mask=tile, other=0.0)
+        else:
+            zr = tl.zeros((BLOCK, NP), dtype=tl.float64)
+            zi = tl.zeros((BLOCK, NP), dtype=tl.float64)
+        for t in range(n_t):
+            xr = tl.load(xr_ptr + rows * n_t + t, mask=live, other=0.0)
+            if XCPLX:
+                xi = tl.load(xi_ptr + rows * n_t + t, mask=live, other=0.0)
+            else:
+                xi = tl.zeros((BLOCK,), dtype=tl.float64)
+            yr = _column(zr, cols, 0) + b0r * xr
+            yi = _column(zi, cols, 0)
+            if CCPLX:
+                yr = yr - b0i * xi
+                yi = yi + (b0r * xi + b0i * xr)
+            else:
+                yi = yi + b0r * xi
+            # shift the states down one column (z_k <- z_{k+1}, z_{N-1} <- 0)
+            sr = tl.zeros((BLOCK, NP), dtype=tl.float64)
+            si = tl.zeros((BLOCK, NP), dtype=tl.float64)
+            for k in tl.static_range(N - 1):
+                sr = _set_column(sr, cols, k, _column(zr, cols, k + 1))
+                si = _set_column(si, cols, k, _column(zi, cols, k + 1))
+            if CCPLX:
+                zr = sr + (b1r * xr[:, None] - b1i * xi[:, None]) - (
+                    a1r * yr[:, None] - a1i * yi[:, None])
+                zi = si + (b1r * xi[:, None] + b1i * xr[:, None]) - (
+                    a1r * yi[:, None] + a1i * yr[:, None])
+            else:
+                zr = sr + b1r * xr[:, None] - a1r * yr[:, None]
+                zi = si + b1r * xi[:, None] - a1r * yi[:, None]
+            tl.store(yr_ptr + rows * n_t + t, yr, mask=live)
+            if XCPLX or CCPLX:
+                tl.store(yi_ptr + rows * n_t + t, yi, mask=live)
+
+
 def _grid(n_rows: int) -> tuple[int]:
     return (-(-n_rows // _BLOCK),)
 
@@ -206,3 +271,55 @@ def adaptloop_backward(g, x, states, params, affine, limited: bool) -> list:
                                       *grads, n_rows, n_t, L=n_loops, LP=_lp(n_loops),
                                       LIMITED=bool(limited), BLOCK=_BLOCK)
     return [gx, *grads]
+
+
+def _parts(t: torch.Tensor, complex_: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Real and imaginary parts of ``t`` as contiguous float64 (zeros for a real one)."""
+    if complex_:
+        t = t.to(torch.complex128)
+        return t.real.contiguous(), t.imag.contiguous()
+    t = t.to(torch.float64).contiguous()
+    return t, t.new_zeros(1)
+
+
+def lfilter_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
+                    zi: torch.Tensor | None) -> torch.Tensor:
+    """Rows ``x (N, T)`` through the normalised filters ``b, a (N, n + 1)`` (``a[:, 0] ==
+    1``) with initial state ``zi (N, n)`` or zero, in double precision: a float64 (or
+    complex128, if any operand is complex) ``(N, T)`` tensor."""
+    n_rows, n_t = x.shape
+    order = a.shape[-1] - 1
+    xc, cc = x.is_complex(), b.is_complex() or a.is_complex()
+    cc = cc or (zi is not None and zi.is_complex())
+    xr, xi = _parts(x, xc)
+    br, bi = _parts(b, cc)
+    ar, ai = _parts(a, cc)
+    zr, zim = _parts(zi, cc) if zi is not None else (xr.new_zeros(1), xr.new_zeros(1))
+    yr = torch.empty(n_rows, n_t, dtype=torch.float64, device=x.device)
+    yi = torch.empty(n_rows, n_t, dtype=torch.float64, device=x.device) if (xc or cc) \
+        else yr.new_zeros(1)
+    if order == 0:
+        y = x.to(torch.complex128 if (xc or cc) else torch.float64) * b[:, :1]
+        return y
+    if n_rows and n_t:
+        _lfilter_fwd[_grid(n_rows)](xr, xi, br, bi, ar, ai, zr, zim, yr, yi, n_rows, n_t,
+                                    N=order, NP=_lp(order), XCPLX=bool(xc), CCPLX=bool(cc),
+                                    HAS_ZI=zi is not None, BLOCK=_BLOCK)
+    return torch.complex(yr, yi) if (xc or cc) else yr
+
+
+def lfilter_backward(g: torch.Tensor, x: torch.Tensor, y: torch.Tensor, b: torch.Tensor,
+                     a: torch.Tensor, needs) -> list:
+    """The exact adjoint of :func:`lfilter_forward`: ``u = A⁻ᴴ g`` by the same kernel run
+    backwards in time (numerator 1, conjugate denominator), then the correlations of
+    :func:`~torch_amt.dsp.iir.torch_kernels._adjoint_gradients`, for the flags ``needs``
+    (x, b, a, zi). Double precision, as the forward."""
+    from torch_amt.dsp.iir.torch_kernels import _adjoint_gradients
+
+    cplx = g.is_complex() or b.is_complex() or a.is_complex() or x.is_complex()
+    wide = torch.complex128 if cplx else torch.float64
+    g, x, y, b, a = (t.to(wide) for t in (g, x, y, b, a))
+    unit = torch.zeros_like(a)
+    unit[:, 0] = 1
+    u = lfilter_forward(g.flip(-1).contiguous(), unit, a.conj(), None).flip(-1)
+    return _adjoint_gradients(u, x, y, b, needs)
