@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from torch_amt.dsp import lfilter
-from torch_amt.dsp.adaptloop import _affine_scan, adaptloop_recurrence
+from torch_amt.dsp.adaptloop import adaptloop_recurrence
 from torch_amt.dsp.iir import use_backend
 from torch_amt.dsp.iir.threads import parallel_for
+from torch_amt.dsp.scan import affine_scan as _affine_scan
 
 
 @pytest.fixture

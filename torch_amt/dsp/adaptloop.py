@@ -51,6 +51,7 @@ from torch_amt.dsp._inputs import REAL_SIGNAL_DTYPES, check_signal_tensor
 from torch_amt.dsp.iir import resolve_backend, triton_kernels
 from torch_amt.dsp.iir.threads import parallel_for
 from torch_amt.dsp.profiling import run_kernel
+from torch_amt.dsp.scan import affine_scan as _affine_scan
 
 __all__ = ["adaptloop_recurrence"]
 
@@ -243,44 +244,8 @@ def _numba_backward(g, x, states, params, affine, limited):
 # sequential ones up to the rounding of the scan (~1e-15 relative), and every output
 # sample is then computed from them by the same per-sample formula.
 
-_SCAN_BLOCK = 64
 _NEWTON_MAX_ITER = 200
 _NEWTON_TOL = 4.0 * torch.finfo(torch.float64).eps
-
-
-def _affine_scan(alpha: torch.Tensor, beta: torch.Tensor, init: torch.Tensor,
-                 block: int = _SCAN_BLOCK) -> torch.Tensor:
-    """``y[t] = alpha[t]·y[t-1] + beta[t]`` for ``t = 0..T-1`` with ``y[-1] = init``.
-
-    Rows ``alpha, beta (N, T)``, ``init (N,)``; returns ``y (N, T)``. Hillis–Steele
-    scans of the affine maps inside blocks of ``block`` samples and across the blocks'
-    end maps (log depth, products and sums only), then each block is offset by the
-    value carried into it."""
-    n_rows, n_t = alpha.shape
-    if n_t == 0:
-        return beta.clone()
-    beta = torch.cat([(alpha[:, :1] * init[:, None] + beta[:, :1]), beta[:, 1:]], dim=1)
-    alpha = torch.cat([torch.zeros_like(alpha[:, :1]), alpha[:, 1:]], dim=1)
-    L = max(1, min(block, n_t))
-    n_blocks = -(-n_t // L)
-    pad = n_blocks * L - n_t
-    A = torch.nn.functional.pad(alpha, (0, pad), value=1.0).reshape(n_rows, n_blocks, L)
-    B = torch.nn.functional.pad(beta, (0, pad)).reshape(n_rows, n_blocks, L)
-    step = 1
-    while step < L:  # inclusive scan of the maps inside each block
-        B = torch.cat([B[..., :step], B[..., step:] + A[..., step:] * B[..., :-step]], dim=-1)
-        A = torch.cat([A[..., :step], A[..., step:] * A[..., :-step]], dim=-1)
-        step *= 2
-    a_end, b_end = A[..., -1], B[..., -1]
-    step = 1
-    while step < n_blocks:  # the blocks' end values: scan of the blocks' maps
-        b_end = torch.cat([b_end[:, :step], b_end[:, step:] + a_end[:, step:]
-                           * b_end[:, :-step]], dim=1)
-        a_end = torch.cat([a_end[:, :step], a_end[:, step:] * a_end[:, :-step]], dim=1)
-        step *= 2
-    carried = torch.nn.functional.pad(b_end[:, :-1], (1, 0))  # value entering each block
-    y = B + A * carried[:, :, None]
-    return y.reshape(n_rows, n_blocks * L)[:, :n_t]
 
 
 def _limit(q, factor, expfac, offset):

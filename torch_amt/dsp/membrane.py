@@ -20,8 +20,10 @@ reverse-time adjoint (``λ`` the adjoint of ``v`` after step ``t``)::
     λ_{t-1}  = ∂L/∂y[t-1] + λ_t · (1 - (g[t] + Σ gl_k) · dt / C)
 
 computed in one compiled pass from the stored potentials. Backends follow
-:func:`torch_amt.dsp.iir.resolve_backend`: numba on CPU (parallel over rows), an exact
-pure-torch loop (one step per sample, slow) elsewhere. Both compute in float64.
+:func:`torch_amt.dsp.iir.resolve_backend`: numba on CPU (parallel over rows); elsewhere a
+pure-torch formulation with no loop over samples (the step is an affine map of ``v``, so
+the whole signal is one parallel affine scan, :func:`torch_amt.dsp.scan.affine_scan`,
+equal to the sequential steps up to rounding). Both compute in float64.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from torch.autograd.function import once_differentiable
 from torch_amt.dsp._inputs import REAL_SIGNAL_DTYPES, check_signal_tensor
 from torch_amt.dsp.iir import resolve_backend
 from torch_amt.dsp.profiling import run_kernel
+from torch_amt.dsp.scan import affine_scan
 
 __all__ = ["membrane_potential"]
 
@@ -67,26 +70,25 @@ def _nb_backward(gy, g, v0, v, e_g, leak_sum, dt, cap, gg):  # pragma: no cover 
 
 
 def _torch_forward(g, v0, e_g, leak_g, leak_e, dt, cap):
-    v = v0
-    out = []
-    for gt in g.unbind(1):
-        i = (-gt) * (v - e_g)
-        for gk, ek in zip(leak_g, leak_e, strict=True):
-            i = i + (-gk) * (v - ek)
-        v = v + (i * dt) / cap
-        out.append(v)
-    return torch.stack(out, dim=1) if out else torch.empty_like(g)
+    """The recurrence without a loop over samples: one Euler step is the affine map
+    ``v <- (1 - (g[t] + Σ gl_k)·dt/C)·v + (g[t]·e_g + Σ gl_k·el_k)·dt/C``, solved for the
+    whole signal by :func:`~torch_amt.dsp.scan.affine_scan` (equal to the sequential
+    steps up to rounding)."""
+    rate = dt / cap
+    alpha = 1.0 - (g + float(sum(leak_g))) * rate
+    drive = float(sum(gk * ek for gk, ek in zip(leak_g, leak_e, strict=True)))
+    beta = (g * e_g + drive) * rate
+    return affine_scan(alpha, beta, v0)
 
 
 def _torch_backward(gy, g, v0, v, e_g, leak_sum, dt, cap):
-    gg = torch.empty_like(g)
-    lam = torch.zeros_like(v0)
-    for t in range(g.shape[1] - 1, -1, -1):
-        lam = lam + gy[:, t]
-        before = v[:, t - 1] if t > 0 else v0
-        gg[:, t] = lam * (-(before - e_g) * dt / cap)
-        lam = lam * (1.0 - (g[:, t] + leak_sum) * dt / cap)
-    return gg
+    """The adjoint of :func:`_torch_forward`: ``λ_t = gy[t] + α_{t+1}·λ_{t+1}`` by a
+    reversed affine scan, then ``∂L/∂g[t] = λ_t·(-(v_{t-1} - e_g)·dt/C)``."""
+    alpha = 1.0 - (g + leak_sum) * (dt / cap)
+    shifted = torch.cat([torch.ones_like(alpha[:, :1]), alpha.flip(1)[:, :-1]], dim=1)
+    lam = affine_scan(shifted, gy.flip(1), torch.zeros_like(v0)).flip(1)
+    before = torch.cat([v0[:, None], v[:, :-1]], dim=1)
+    return lam * (-(before - e_g) * dt / cap)
 
 
 class _Membrane(torch.autograd.Function):

