@@ -3,8 +3,10 @@
 Forward and forward+backward at 44.1 kHz, float32, batch 1/8 and 1 s for every model of
 :data:`MODELS`; batch 32 at 1 s, 10 s (60 s for a few configurations) and the CUDA
 comparison for those of :data:`LONG_MODELS` only (RelanoIborra2019, Paulick2024 and
-Breebaart2001 are left out there: RelanoIborra2019's 720 modulation rows at the audio
-rate make a 10-s or B=32 input cost minutes and gigabytes). Backends: numba on the CPU,
+Breebaart2001 are left out there to keep the full run short and its memory moderate:
+RelanoIborra2019's 720 modulation rows at the audio rate make a B=32 or 10-s input cost
+minutes and gigabytes, Breebaart2001's two ears double every peripheral stage, a B=32
+10-s input to either gives several GB per stage). Backends: numba on the CPU,
 the pure-torch backend (the GPU path, forced on CPU) and CUDA when a GPU is present,
 with real-time factors (processing time per second of audio per signal; lower is
 faster), the distance to the arithmetic floor (the compiled recursions and FFTs alone,
