@@ -562,6 +562,17 @@ def test_unparsable_call_is_a_failure(tmp_path):
 # --------------------------------------------------------------------------- reference set
 
 
+def test_reference_set_in_float32(amt_reference_dir):
+    """The whole reference set in single precision: 1e-4 relative, or the conditioning
+    floors where those are larger (see ``tolerances``); nothing undetermined."""
+    result = run_validation(amt_reference_dir, dtype=torch.float32)
+    failures = [f"{c.file}:{c.quantity} rel {c.rel_err} > {c.tolerance} ({c.reason})"
+                for c in result.failed]
+    assert not failures, "\n".join(failures[:30])
+    assert not result.not_covered and not result.undetermined
+    assert len(result.passed) > 3000
+
+
 def test_reference_set(amt_reference_dir):
     """Every check on the AMT reference set passes; every stored output is accounted for;
     the scales/levels checks are among them."""
