@@ -55,6 +55,7 @@ from torch_amt.validation.values import (
     Checked,
     Unavailable,
     cell_shape,
+    magnitude,
     merge_tolerances,
     scale_of,
     unwrap,
@@ -569,12 +570,6 @@ def _arith(op: str, x: Any, y: Any) -> Any:
                     f"(shapes {a.shape} and {b.shape})")
 
 
-def _magnitude(value: Any) -> float:
-    arr = np.abs(np.asarray(unwrap(value)))
-    finite = arr[np.isfinite(arr)]
-    return float(finite.max(initial=0.0))
-
-
 def _binop(op: str, left: Any, right: Any) -> Any:
     """``left op right``. The sum or difference of two arrays is checked relative to the
     operands' magnitude where that exceeds its own (see ``Checked.scale``)."""
@@ -582,7 +577,7 @@ def _binop(op: str, left: Any, right: Any) -> Any:
     result = _arith(op, a, b)
     scale = 0.0
     if op in ("+", "-") and np.size(a) > 1 and np.size(b) > 1:
-        scale = max(_magnitude(a), _magnitude(b), scale_of([left, right]))
+        scale = max(magnitude(a), magnitude(b), scale_of([left, right]))
     sources = [v for v in (left, right) if isinstance(v, Checked)]
     if not sources:
         return with_scale(result, scale)

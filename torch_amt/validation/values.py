@@ -30,6 +30,7 @@ __all__ = [
     "is_empty",
     "merge_tolerances",
     "parse_ltfat_args",
+    "magnitude",
     "scale_of",
     "unwrap",
     "with_scale",
@@ -292,13 +293,19 @@ def _cancellation_of(source: Checked) -> float:
     if source.scale <= 0:
         return source.cancellation
     try:
-        arr = np.abs(np.asarray(unwrap(source.value)).astype(complex))
+        size = magnitude(source.value)
     except (TypeError, ValueError):  # a cell or struct: no single magnitude
         return source.cancellation
-    magnitude = float(arr[np.isfinite(arr)].max(initial=0.0))
-    if magnitude == 0:  # an exact zero: the operands were equal, nothing was lost
+    if size == 0:  # an exact zero: the operands were equal, nothing was lost
         return source.cancellation
-    return source.cancellation * max(1.0, source.scale / magnitude)
+    return source.cancellation * max(1.0, source.scale / size)
+
+
+def magnitude(value: Any) -> float:
+    """``max|value|`` over its finite entries (0 if none), for a numeric value (possibly
+    :class:`Checked`); a TypeError or ValueError for a cell or struct."""
+    arr = np.abs(np.asarray(unwrap(value)).astype(complex))
+    return float(arr[np.isfinite(arr)].max(initial=0.0))
 
 
 def with_scale(value: Any, scale: float) -> Any:

@@ -28,7 +28,7 @@ from torch_amt.dsp.iir.numba_adjoints import (
     _nb_backward_quads,
 )
 from torch_amt.dsp.iir.numba_kernels import _nb_forward, _nb_forward_envelope
-from torch_amt.dsp.iir.torch_kernels import _adjoint_gradients, _torch_backward, _torch_forward
+from torch_amt.dsp.iir.torch_kernels import _torch_backward, _torch_forward, reversed_adjoint
 from torch_amt.dsp.profiling import run_kernel
 
 # --------------------------------------------------------------------------- dtypes
@@ -113,14 +113,12 @@ def _numba_backward(g, x, y, b, a, needs):
 def _graph_backward(g, x, y, b, a, needs) -> list:
     """The adjoint of :class:`_LFilterRows` as differentiable operations (for
     ``create_graph=True``): ``u = A⁻ᴴ g`` by :class:`_LFilterRows` itself on the reversed
-    gradient, then the correlations of :func:`_adjoint_gradients`, all in double
+    gradient (:func:`~torch_amt.dsp.iir.torch_kernels.reversed_adjoint`), all in double
     precision as the first-order kernels accumulate."""
     cplx = b.is_complex()
     g, x, y, b, a = (_wide(t, cplx) for t in (g, x, y, b, a))
-    unit = torch.zeros_like(a)
-    unit[:, 0] = 1
-    u = _LFilterRows.apply(g.flip(-1), unit, a.conj(), None).flip(-1)
-    return _adjoint_gradients(u, x, y, b, needs)
+    return reversed_adjoint(lambda v, num, den: _LFilterRows.apply(v, num, den, None),
+                            g, x, y, b, a, needs)
 
 
 class _LFilterRows(torch.autograd.Function):

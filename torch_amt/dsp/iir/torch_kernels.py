@@ -82,13 +82,22 @@ def _torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
     return v.real if real else v
 
 
-def _torch_backward(g, x, y, b, a, needs):
-    """The adjoint of :func:`_torch_forward`: ``u = A⁻ᴴ g`` by the same pure-torch
-    recursion run backwards in time, then :func:`_adjoint_gradients`."""
-    ones = torch.zeros_like(a)
-    ones[:, 0] = 1
-    u = _torch_forward(g.flip(-1), ones, a.conj(), None).flip(-1)
+def reversed_adjoint(solve, g, x, y, b, a, needs) -> list:
+    """The adjoint of a row filter from its own forward: ``u = A⁻ᴴ g`` is
+    ``solve(g reversed, 1, conj(a))`` reversed (the filter with numerator 1 and the
+    conjugate denominator, run backwards in time), then :func:`_adjoint_gradients`.
+    ``solve(x, b, a)`` is any forward of the rows with zero initial state."""
+    unit = torch.zeros_like(a)
+    unit[:, 0] = 1
+    u = solve(g.flip(-1), unit, a.conj()).flip(-1)
     return _adjoint_gradients(u, x, y, b, needs)
+
+
+def _torch_backward(g, x, y, b, a, needs):
+    """The adjoint of :func:`_torch_forward`: the same pure-torch recursion run backwards
+    in time (:func:`reversed_adjoint`)."""
+    return reversed_adjoint(lambda v, num, den: _torch_forward(v, num, den, None), g, x, y,
+                            b, a, needs)
 
 
 def _adjoint_gradients(u: torch.Tensor, x: torch.Tensor, y: torch.Tensor, b: torch.Tensor,

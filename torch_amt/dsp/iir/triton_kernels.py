@@ -285,8 +285,9 @@ def _parts(t: torch.Tensor, complex_: bool) -> tuple[torch.Tensor, torch.Tensor]
 def lfilter_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
                     zi: torch.Tensor | None) -> torch.Tensor:
     """Rows ``x (N, T)`` through the normalised filters ``b, a (N, n + 1)`` (``a[:, 0] ==
-    1``) with initial state ``zi (N, n)`` or zero, in double precision: a float64 (or
-    complex128, if any operand is complex) ``(N, T)`` tensor."""
+    1``, ``n >= 1``: :func:`~torch_amt.dsp.iir.lfilter` handles order 0 itself) with initial
+    state ``zi (N, n)`` or zero, in double precision: a float64 (or complex128, if any
+    operand is complex) ``(N, T)`` tensor."""
     n_rows, n_t = x.shape
     order = a.shape[-1] - 1
     xc, cc = x.is_complex(), b.is_complex() or a.is_complex()
@@ -298,9 +299,6 @@ def lfilter_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
     yr = torch.empty(n_rows, n_t, dtype=torch.float64, device=x.device)
     yi = torch.empty(n_rows, n_t, dtype=torch.float64, device=x.device) if (xc or cc) \
         else yr.new_zeros(1)
-    if order == 0:
-        y = x.to(torch.complex128 if (xc or cc) else torch.float64) * b[:, :1]
-        return y
     if n_rows and n_t:
         _lfilter_fwd[_grid(n_rows)](xr, xi, br, bi, ar, ai, zr, zim, yr, yi, n_rows, n_t,
                                     N=order, NP=_lp(order), XCPLX=bool(xc), CCPLX=bool(cc),
@@ -310,16 +308,13 @@ def lfilter_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
 
 def lfilter_backward(g: torch.Tensor, x: torch.Tensor, y: torch.Tensor, b: torch.Tensor,
                      a: torch.Tensor, needs) -> list:
-    """The exact adjoint of :func:`lfilter_forward`: ``u = A⁻ᴴ g`` by the same kernel run
-    backwards in time (numerator 1, conjugate denominator), then the correlations of
-    :func:`~torch_amt.dsp.iir.torch_kernels._adjoint_gradients`, for the flags ``needs``
+    """The exact adjoint of :func:`lfilter_forward`: the same kernel run backwards in time
+    (:func:`~torch_amt.dsp.iir.torch_kernels.reversed_adjoint`), for the flags ``needs``
     (x, b, a, zi). Double precision, as the forward."""
-    from torch_amt.dsp.iir.torch_kernels import _adjoint_gradients
+    from torch_amt.dsp.iir.torch_kernels import reversed_adjoint
 
     cplx = g.is_complex() or b.is_complex() or a.is_complex() or x.is_complex()
     wide = torch.complex128 if cplx else torch.float64
     g, x, y, b, a = (t.to(wide) for t in (g, x, y, b, a))
-    unit = torch.zeros_like(a)
-    unit[:, 0] = 1
-    u = lfilter_forward(g.flip(-1).contiguous(), unit, a.conj(), None).flip(-1)
-    return _adjoint_gradients(u, x, y, b, needs)
+    return reversed_adjoint(lambda v, num, den: lfilter_forward(v.contiguous(), num, den, None),
+                            g, x, y, b, a, needs)
