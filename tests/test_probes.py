@@ -514,7 +514,10 @@ FUNCTIONS: dict[str, tuple[Callable, dict]] = {
     "dsp.octave_filtfilt": (dsp.octave_filtfilt, {"x": _X, "b": _B, "a": _A}),
     "dsp.octave_butter": (dsp.octave_butter, {"order": 2, "wn": 0.1}),
     "dsp.poly": (dsp.poly, {"roots": torch.tensor([0.5, 0.2], dtype=torch.float64)}),
+    "dsp.release_freed_memory": (None, {}),  # allocator setting: tests/dsp/test_memory.py
     "dsp.resolve_backend": (dsp.resolve_backend, {"device": torch.device("cpu")}),
+    "dsp.retain_freed_memory": (None, {}),  # allocator setting: tests/dsp/test_memory.py
+    "dsp.retained_memory": (None, {}),  # allocator setting: tests/dsp/test_memory.py
     "dsp.sosfilt": (dsp.sosfilt, {"x": _X, "sos": torch.tensor([[1.0, 0.5, 0.0, 1.0, -0.9, 0.0]],
                                                                dtype=torch.float64)}),
     "dsp.use_backend": (None, {}),  # a context manager: probed below

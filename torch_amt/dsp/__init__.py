@@ -2,7 +2,8 @@
 ``sosfilt``, the fused filterbank readout ``lfilter_envelope``, its backend selection, and
 a double-double twin for ill-conditioned filters), FFT convolution and resampling, filter
 design, FIR design, the Hilbert transform and the adaptation-loop recurrence.
-:mod:`torch_amt.dsp.profiling` times the compiled kernels."""
+:mod:`torch_amt.dsp.profiling` times the compiled kernels; :mod:`torch_amt.dsp.memory`
+keeps freed memory in the process for repeated large batches (opt-in)."""
 
 from torch_amt.dsp.design import butter, freqz, octave_butter, poly
 from torch_amt.dsp.extended import lfilter_double_double
@@ -18,6 +19,7 @@ from torch_amt.dsp.iir import (
     sosfilt,
     use_backend,
 )
+from torch_amt.dsp.memory import release_freed_memory, retain_freed_memory, retained_memory
 
 __all__ = [
     "butter",
@@ -34,7 +36,10 @@ __all__ = [
     "octave_filtfilt",
     "octave_butter",
     "poly",
+    "release_freed_memory",
     "resolve_backend",
+    "retain_freed_memory",
+    "retained_memory",
     "sosfilt",
     "use_backend",
 ]

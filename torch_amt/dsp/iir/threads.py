@@ -66,6 +66,27 @@ def _executor() -> ThreadPoolExecutor:
         return _pool
 
 
+_launched = False
+
+
+def _launch_numba() -> None:
+    """Start numba's threading layer once, keeping torch's thread count.
+
+    Starting numba's OpenMP layer resets the calling thread's OpenMP thread count to
+    numba's (all cores), and torch reads its own count from the same setting: without
+    this, the first kernel call would silently undo a user's
+    ``torch.set_num_threads(1)``.
+    """
+    global _launched
+    if _launched:
+        return
+    before = torch.get_num_threads()
+    numba.np.ufunc.parallel._launch_threads()
+    if torch.get_num_threads() != before:
+        torch.set_num_threads(before)
+    _launched = True
+
+
 def _serial(kernel: Callable[..., None], lo: int, hi: int, args: tuple) -> None:
     """``kernel(lo, hi, *args)`` with numba's thread count 1 in this thread (restored)."""
     before = numba.get_num_threads()
@@ -91,6 +112,7 @@ def parallel_for(kernel: Callable[..., None], n_items: int, *args) -> None:
     *args
         The kernel's other arguments (the same for every chunk).
     """
+    _launch_numba()
     threads = min(num_threads(), n_items)
     if threads <= 1:
         if n_items > 0:

@@ -72,14 +72,33 @@ def _torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
     real = not (x.is_complex() or b.is_complex() or a.is_complex())
     ctype = torch.complex128 if x.dtype in (torch.float64, torch.complex128) else \
         torch.complex64
-    poles = roots(a.to(ctype))
+    a = a.to(ctype)
+    orders = _true_orders(a)
     v = _fir(x.to(ctype), b.to(ctype))
     if zi is not None:
         d = torch.nn.functional.pad(zi.to(ctype), (0, max(0, x.shape[-1] - n)))
         v = v + d[:, : x.shape[-1]]
-    for k in range(n):
-        v = _one_pole(v, poles[:, k], block)
+    # rows padded to a common order: each row's trailing zero coefficients are roots at
+    # exactly 0, sections ``y = u`` that are skipped (the roots of the rows' true
+    # polynomials are the same companion eigenvalues, without those zeros)
+    poles = torch.zeros(a.shape[0], n, dtype=ctype, device=a.device)
+    for order in sorted(set(orders.tolist()) - {0}):
+        rows = (orders == order).nonzero().squeeze(1)
+        poles[rows, :order] = roots(a[rows, : order + 1])
+    for k in range(int(orders.max())):
+        active = (orders > k).nonzero().squeeze(1)
+        if active.numel() == a.shape[0]:
+            v = _one_pole(v, poles[:, k], block)
+        else:
+            v = v.index_copy(0, active, _one_pole(v[active], poles[active, k], block))
     return v.real if real else v
+
+
+def _true_orders(a: torch.Tensor) -> torch.Tensor:
+    """Order of each row of ``a (N, n+1)`` without its trailing zero coefficients."""
+    nonzero = (a[:, 1:] != 0).to(torch.int64)
+    position = torch.arange(1, a.shape[-1], device=a.device)
+    return (nonzero * position).amax(dim=1).cpu()
 
 
 def reversed_adjoint(solve, g, x, y, b, a, needs) -> list:
