@@ -14,6 +14,7 @@ from torch_amt import _checks
 from torch_amt.dsp._inputs import check_signal_tensor
 from torch_amt.dsp.iir.autograd import _LFilterEnvelope, _LFilterRows, _output_dtype
 from torch_amt.dsp.iir.backend import resolve_backend
+from torch_amt.dsp.iir.torch_kernels import _CPU_CHUNK
 
 __all__ = ["leading_shape", "lfilter", "lfilter_envelope", "sosfilt"]
 
@@ -238,8 +239,15 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     # the gain as a constant)
     gain_grad = gain.requires_grad and torch.is_grad_enabled()
     if resolve_backend(x.device) != "numba" or order == 0 or gain_grad:
-        y = lfilter(x[..., index, :], b, a) * gain[:, None]
-        return torch.where(keep_real[:, None], y.real, factor * y.abs()).to(dtype)
+        # on CPU in groups of rows, as the pure-torch filter runs (same values)
+        n_lead = math.prod(x.shape[:-2])
+        step = n_rows if x.device.type != "cpu" else max(1, _CPU_CHUNK // max(n_lead * n_t, 1))
+        parts = []
+        for r in range(0, n_rows, step):
+            rows = slice(r, r + step)
+            y = lfilter(x[..., index[rows], :], b[rows], a[rows]) * gain[rows, None]
+            parts.append(torch.where(keep_real[rows, None], y.real, factor * y.abs()).to(dtype))
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-2)
     lead = x.shape[:-2]
     n_ch = x.shape[-2]
     batch = math.prod(lead)

@@ -28,7 +28,7 @@ from torch_amt.dsp.iir.numba_adjoints import (
     _nb_backward_quads,
 )
 from torch_amt.dsp.iir.numba_kernels import _nb_forward, _nb_forward_envelope
-from torch_amt.dsp.iir.torch_kernels import _torch_backward, _torch_forward, reversed_adjoint
+from torch_amt.dsp.iir.torch_kernels import _torch_backward, reversed_adjoint, torch_forward
 from torch_amt.dsp.profiling import run_kernel
 
 # --------------------------------------------------------------------------- dtypes
@@ -137,7 +137,7 @@ class _LFilterRows(torch.autograd.Function):
             y = triton_kernels.lfilter_forward(x, b, a, zi).to(_output_dtype(x, b))
         else:
             cplx = b.is_complex()
-            y = _torch_forward(_wide(x, cplx), _wide(b, cplx), _wide(a, cplx),
+            y = torch_forward(_wide(x, x.is_complex()), _wide(b, cplx), _wide(a, cplx),
                                None if zi is None else _wide(zi, cplx)).to(
                                    _output_dtype(x, b))
         ctx.backend = backend

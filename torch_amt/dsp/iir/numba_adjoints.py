@@ -130,8 +130,11 @@ def _k_backward_envelope(lo, hi, g, x, rows, starts, n_filters, b, a, keep_real,
             while used > 1 and b[c, used] == 0 and a[c, used] == 0:
                 used -= 1
             # recompute the complex output as the forward does (state in registers for
-            # the true orders 1 and 2: the same values)
-            if used == 1:
+            # the true orders 1 and 2: the same values); a Re readout's derivative does
+            # not depend on it (only the gradient of ``a`` reads it then)
+            if keep_real[c] and not need_a:
+                pass
+            elif used == 1:
                 z0 = b[c, 0] * 0
                 b0, b1, a1 = b[c, 0], b[c, 1], a[c, 1]
                 for t in range(n_t):
@@ -175,7 +178,7 @@ def _k_backward_envelope(lo, hi, g, x, rows, starts, n_filters, b, a, keep_real,
             acc_a[:] = 0
             for t in range(n_t - 1, -1, -1):
                 if keep_real[c]:
-                    gw = g[r, t] + 0 * y[t]
+                    gw = g[r, t] + 0 * b[c, 0]
                 else:
                     w = y[t] * gc
                     mag = abs(w)

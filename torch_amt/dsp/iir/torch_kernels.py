@@ -11,14 +11,26 @@ import torch
 from torch_amt.dsp.design import roots
 
 _TORCH_BLOCK = 64
+_CPU_CHUNK = 2**19
+"""Samples per group of rows that :func:`torch_forward` filters at once on CPU (8 MiB
+of complex128): the intermediates of a group stay below glibc's 32-MiB ``mmap``
+threshold, so their memory is reused instead of mapped and faulted in afresh.
+Measured on the Dau1997 modulation bank (275 rows of 11025 samples, pure-torch
+backend, min of 5): 231 ms in one group; groups of 2^16 .. 2^20 samples 196, 185, 158,
+152, 201 ms."""
 
 
 def _fir(x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``v[t] = Σ_k b[:, k] x[:, t-k]`` (zero history), by shifted products."""
+    """``v[t] = Σ_k b[:, k] x[:, t-k]`` (zero history), by shifted products; each lag
+    only on the rows whose coefficient is nonzero (rows padded to a common order)."""
     n_t = x.shape[-1]
     v = b[:, :1] * x
     for k in range(1, min(b.shape[-1], n_t + 1)):
-        v = v + b[:, k : k + 1] * torch.nn.functional.pad(x[:, : n_t - k], (k, 0))
+        rows = (b[:, k] != 0).nonzero().squeeze(1)
+        if rows.numel() == 0:
+            continue
+        term = b[rows, k : k + 1] * torch.nn.functional.pad(x[rows, : n_t - k], (k, 0))
+        v = v + term if rows.numel() == b.shape[0] else v.index_add(0, rows, term)
     return v
 
 
@@ -74,7 +86,8 @@ def _torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
         torch.complex64
     a = a.to(ctype)
     orders = _true_orders(a)
-    v = _fir(x.to(ctype), b.to(ctype))
+    # a real signal stays real until it meets a complex coefficient (no complex copy)
+    v = _fir(x.to(ctype if x.is_complex() else ctype.to_real()), b.to(ctype))
     if zi is not None:
         d = torch.nn.functional.pad(zi.to(ctype), (0, max(0, x.shape[-1] - n)))
         v = v + d[:, : x.shape[-1]]
@@ -101,6 +114,19 @@ def _true_orders(a: torch.Tensor) -> torch.Tensor:
     return (nonzero * position).amax(dim=1).cpu()
 
 
+def torch_forward(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor,
+                  zi: torch.Tensor | None) -> torch.Tensor:
+    """:func:`_torch_forward` on all rows; on CPU in groups of rows of at most
+    :data:`_CPU_CHUNK` samples (rows are independent: the same values)."""
+    n_rows, n_t = x.shape
+    if x.device.type != "cpu" or n_rows * n_t <= _CPU_CHUNK:
+        return _torch_forward(x, b, a, zi)
+    step = max(1, _CPU_CHUNK // max(n_t, 1))
+    return torch.cat([_torch_forward(x[i : i + step], b[i : i + step], a[i : i + step],
+                                     None if zi is None else zi[i : i + step])
+                      for i in range(0, n_rows, step)])
+
+
 def reversed_adjoint(solve, g, x, y, b, a, needs) -> list:
     """The adjoint of a row filter from its own forward: ``u = A⁻ᴴ g`` is
     ``solve(g reversed, 1, conj(a))`` reversed (the filter with numerator 1 and the
@@ -115,7 +141,7 @@ def reversed_adjoint(solve, g, x, y, b, a, needs) -> list:
 def _torch_backward(g, x, y, b, a, needs):
     """The adjoint of :func:`_torch_forward`: the same pure-torch recursion run backwards
     in time (:func:`reversed_adjoint`)."""
-    return reversed_adjoint(lambda v, num, den: _torch_forward(v, num, den, None), g, x, y,
+    return reversed_adjoint(lambda v, num, den: torch_forward(v, num, den, None), g, x, y,
                             b, a, needs)
 
 
