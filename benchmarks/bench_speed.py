@@ -12,8 +12,11 @@ minimum of N): threads, backward cost, the pure-torch backend, King2019's FFT fl
 
 All at 44.1 kHz, float32, 1 s of audio (``--quick``: 0.25 s and fewer repetitions).
 Absolute times on a shared machine mean little; each ratio's two sides are timed
-alternately in the same process. Run: ``python -m benchmarks --only speed [--quick]``
-or ``python -m benchmarks.bench_speed``.
+alternately in the same process. Every ratio is measured twice (column ``allocator``):
+with the C allocator's defaults, and inside :func:`torch_amt.dsp.retained_memory`
+(freed blocks kept for reuse instead of mapped and zeroed again by the kernel on every
+batch; opt-in, see :mod:`torch_amt.dsp.memory`). Run:
+``python -m benchmarks --only speed [--quick]`` or ``python -m benchmarks.bench_speed``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Callable
 import torch
 
 from benchmarks.common import forward_backward, kernel_clock, machine_load, write_results
-from torch_amt.dsp import use_backend
+from torch_amt.dsp import retained_memory, use_backend
 from torch_amt.models import Dau1997, Jepsen2008, King2019
 
 FS = 44100
@@ -73,29 +76,30 @@ def _with_threads(n: int, fn: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-def main(quick: bool = False) -> str:
-    """Measure the four ratios; write ``results/speed[_quick].csv/.md``."""
+def _ratios(quick: bool, allocator: str) -> list[dict]:
+    """The four ratios (rows of the table) under one allocator setting."""
     seconds, repeats = (0.25, 3) if quick else (1.0, 5)
     threads = torch.get_num_threads()
-    load = machine_load()
     rows = []
+
+    def row(**fields) -> None:
+        rows.append({"ratio": fields.pop("ratio"), "allocator": allocator, **fields})
 
     dau = Dau1997(FS)
     x1, x8 = _signal(1, seconds), _signal(8, seconds)
     for n in sorted({1, threads}):
         t = _interleaved({"b1": _with_threads(n, _no_grad(dau, x1)),
                           "b8": _with_threads(n, _no_grad(dau, x8))}, repeats)
-        rows.append({"ratio": "b8_over_b1", "model": "dau1997", "batch": "8 vs 1", "threads": n,
-                     "value": t["b1"] / (t["b8"] / 8), "target": ">= 1.7 (2 threads)",
-                     "a_s": t["b1"], "b_s": t["b8"]})
+        row(ratio="b8_over_b1", model="dau1997", batch="8 vs 1", threads=n,
+            value=t["b1"] / (t["b8"] / 8), target=">= 1.7 (2 threads)", a_s=t["b1"],
+            b_s=t["b8"])
 
     for name, model in (("dau1997", dau), ("jepsen2008", Jepsen2008(FS))):
         for batch, x in ((1, x1), (8, x8)):
             t = _interleaved({"fwd": _no_grad(model, x), "fb": forward_backward(model, x)},
                              repeats)
-            rows.append({"ratio": "fwd_bwd_over_fwd", "model": name, "batch": batch,
-                         "threads": threads, "value": t["fb"] / t["fwd"], "target": "<= 3",
-                         "a_s": t["fb"], "b_s": t["fwd"]})
+            row(ratio="fwd_bwd_over_fwd", model=name, batch=batch, threads=threads,
+                value=t["fb"] / t["fwd"], target="<= 3", a_s=t["fb"], b_s=t["fwd"])
 
     short = _signal(1, min(seconds, 0.25))
 
@@ -105,9 +109,8 @@ def main(quick: bool = False) -> str:
 
     t = _interleaved({"torch": torch_backend, "numba": _no_grad(dau, short)},
                      max(2, repeats // 2), warmup=1)
-    rows.append({"ratio": "torch_over_numba", "model": "dau1997", "batch": 1,
-                 "threads": threads, "value": t["torch"] / t["numba"], "target": "<= 10",
-                 "a_s": t["torch"], "b_s": t["numba"]})
+    row(ratio="torch_over_numba", model="dau1997", batch=1, threads=threads,
+        value=t["torch"] / t["numba"], target="<= 10", a_s=t["torch"], b_s=t["numba"])
 
     king = King2019(FS, 1000)
     fwd, floors = _no_grad(king, x1), []
@@ -116,11 +119,23 @@ def main(quick: bool = False) -> str:
         with kernel_clock() as clock:
             fwd()
         floors.append(clock["seconds"])
-    rows.append({"ratio": "over_floor", "model": "king2019", "batch": 1, "threads": threads,
-                 "value": t["fwd"] / min(floors), "target": "<= 2", "a_s": t["fwd"],
-                 "b_s": min(floors)})
+    row(ratio="over_floor", model="king2019", batch=1, threads=threads,
+        value=t["fwd"] / min(floors), target="<= 2", a_s=t["fwd"], b_s=min(floors))
+    return rows
+
+
+def main(quick: bool = False) -> str:
+    """Measure the four ratios with the default and the retaining allocator; write
+    ``results/speed[_quick].csv/.md``."""
+    seconds = 0.25 if quick else 1.0
+    load = machine_load()
+    rows = _ratios(quick, "default")
+    with retained_memory() as applied:
+        rows += _ratios(quick, "retained") if applied else []
+    rows.sort(key=lambda r: (r["ratio"], str(r["model"]), str(r["batch"]), r["threads"]))
     title = (f"Speed ratios, float32, 44.1 kHz, {seconds:g} s ({load} before, "
-             f"{machine_load()} after; a_s / b_s are the two timed sides)")
+             f"{machine_load()} after; a_s / b_s are the two timed sides; allocator "
+             "'retained' = inside torch_amt.dsp.retained_memory())")
     return write_results("speed", rows, title, quick)
 
 
