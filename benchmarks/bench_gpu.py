@@ -1,10 +1,10 @@
 """The CUDA path against the CPU path: Dau1997 and Jepsen2008, B=32 x 10 s at 44.1 kHz.
 
-Times the forward (float32) on the GPU (adaptation loop in Triton when Triton is
-installed, recursive filters by the block/scan torch formulation) and on the CPU (numba
-kernels, ``torch.get_num_threads()`` threads), and checks exactness: the float64 outputs
-of both paths on a shorter input (B=2 x 1 s), as the largest relative difference per
-model. Without a CUDA device it writes a table that says so.
+Times the forward (float32) on the GPU (adaptation loop and IIR filters as Triton
+kernels when Triton is installed, otherwise the pure-torch block/scan formulations) and
+on the CPU (numba kernels, ``torch.get_num_threads()`` threads), and checks exactness:
+the float64 outputs of both paths on a shorter input (B=2 x 1 s), as the largest
+relative difference per model. Without a CUDA device it writes a table that says so.
 
 Run: ``python -m benchmarks --only gpu`` or ``python -m benchmarks.bench_gpu [--quick]``
 (``--quick``: B=4 x 1 s).
