@@ -28,6 +28,7 @@ from torch_amt.dsp import lfilter, lfilter_double_double, lfilter_envelope, use_
 from torch_amt.dsp.adaptloop import _AdaptLoopRows, adaptloop_recurrence
 from torch_amt.dsp.iir.autograd import _LFilterEnvelope, _LFilterRows
 from torch_amt.dsp.membrane import _Membrane, membrane_potential
+from torch_amt.functional.drnl import _BrokenStick, broken_stick
 
 BACKENDS = ["numba", "torch"]
 F64 = torch.float64
@@ -40,6 +41,7 @@ COVERED = {
     _LFilterEnvelope: "test_lfilter_envelope_hessian_matches_finite_differences",
     _AdaptLoopRows: "test_adaptloop_hessian_matches_finite_differences",
     _Membrane: "test_membrane_second_derivative_is_a_clear_error",
+    _BrokenStick: "test_broken_stick_hessian_matches_finite_differences",
 }
 
 
@@ -276,3 +278,21 @@ def test_membrane_second_derivative_is_a_clear_error():
     (grad,) = torch.autograd.grad(y.square().sum(), g, create_graph=True)
     with pytest.raises(RuntimeError, match="twice|not have been used|does not require grad"):
         torch.autograd.grad(grad.sum(), g)
+
+
+@pytest.mark.parametrize("d", [1.0, 1.3])
+def test_broken_stick_hessian_matches_finite_differences(d):
+    """The DRNL broken stick in ``y`` and its per-channel ``a``, ``b``, ``c``, with
+    samples on both segments (none at a tie or at 0, where it is not twice
+    differentiable)."""
+    g = torch.Generator().manual_seed(3)
+    y = torch.tensor([[1e-4, -2e-3, 5e-2, -8e-1, 3e-5, -5e-6]], dtype=F64)
+    shapes = [(1, 6), (1, 1), (1, 1), (1, 1)]
+    theta = torch.cat([y.reshape(-1), torch.tensor([300.0, 0.06, 0.25], dtype=F64)])
+    weight = torch.randn(1, 6, generator=g, dtype=F64)
+
+    def loss(t: torch.Tensor) -> torch.Tensor:
+        yy, a, b, c = _split(t, shapes)
+        return (broken_stick(yy, a, b, c, d) * weight).sum()
+
+    _check_hessian(loss, theta, eps=1e-9)

@@ -35,15 +35,17 @@ def test_retained_memory_reuses_large_blocks():
     """A 64 MiB block (above glibc's largest dynamic mmap threshold) is mapped afresh,
     and faults in, on every allocation by default; inside ``retained_memory`` the
     freed block is reused. Counted in pages touched, so huge pages (numpy asks for
-    them) count as what they cover: the threshold is a tenth of the default count."""
+    them) count as what they cover: the threshold is a tenth of the default count.
+    (After the block the thresholds are restored, but a free heap chunk that the
+    block left behind may still serve the next request, so faults are not checked
+    there.)"""
     n_bytes = 64 * 2**20
     default = _faults_of_repeated_blocks(n_bytes)
     with dsp.retained_memory() as applied:
         assert applied is True
         retained = _faults_of_repeated_blocks(n_bytes)
     assert retained * 10 <= default, (retained, default)
-    # released on exit: mapped afresh again
-    assert _faults_of_repeated_blocks(n_bytes) * 10 > default
+    assert dsp.release_freed_memory() is True
 
 
 @glibc
