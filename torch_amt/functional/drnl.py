@@ -309,9 +309,6 @@ class _BrokenStick(torch.autograd.Function):
             lower = linear < compressed
             tie = linear == compressed
             tied = bool(tie.any())
-            w_lin = lower.to(linear.dtype)
-            if tied:
-                w_lin = torch.where(tie, 0.5, w_lin)
             if gy is not None:
                 # d out/dy = sign² · (d of the selected segment); sign² is 0 at y = 0
                 dcmp = (b * c) * safe ** (c - 1)
@@ -323,26 +320,21 @@ class _BrokenStick(torch.autograd.Function):
             if ga is None and gb is None and gc is None:
                 continue
             gs = gt * sign  # d out / d min
+            w_lin = lower.to(linear.dtype)
+            if tied:
+                w_lin = torch.where(tie, 0.5, w_lin)
             w_cmp = 1 - w_lin
+            # per-channel sums over the broadcast axes, accumulated in float64
             if ga is not None:
-                ga += _sum_to(gs * w_lin * (mag if d == 1 else safe ** d * (mag > 0)),
-                              ga.shape)
+                ga += (gs * w_lin * (mag if d == 1 else safe ** d * (mag > 0))).to(
+                    torch.float64).sum_to_size(ga.shape)
             if gb is not None:
-                gb += _sum_to(gs * w_cmp * safe ** c, gb.shape)
+                gb += (gs * w_cmp * safe ** c).to(torch.float64).sum_to_size(gb.shape)
             if gc is not None:
-                gc += _sum_to(gs * w_cmp * compressed * torch.log(safe), gc.shape)
+                gc += (gs * w_cmp * compressed * torch.log(safe)).to(
+                    torch.float64).sum_to_size(gc.shape)
         return (gy, *(None if t is None else t.to(s.dtype)
                       for t, s in zip((ga, gb, gc), (a, b, c), strict=True)), None)
-
-
-def _sum_to(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
-    """``t`` summed over the axes that ``shape`` broadcasts (in float64)."""
-    t = t.to(torch.float64)
-    lead = t.ndim - len(shape)
-    if lead:
-        t = t.sum(dim=tuple(range(lead)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and t.shape[i] != 1)
-    return t.sum(dim=axes, keepdim=True) if axes else t
 
 
 def _lowpass(y: torch.Tensor, ba: tuple[torch.Tensor, torch.Tensor], n: int) -> torch.Tensor:
