@@ -84,6 +84,28 @@ def test_backends_agree_on_gradients():
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_input_gradient_alone_equals_it_with_parameter_gradients(dtype):
+    """Without parameter gradients the adjoint skips their sums over time: the input
+    gradient must be the same numbers (and read a float32 gradient, write a float32
+    one, without losing the double-precision adjoint)."""
+    x = _input(3, 150, seed=5).to(dtype)
+    weight = torch.linspace(-1, 2, 150, dtype=torch.float64)
+    grads = []
+    for with_params in (False, True):
+        xg = x.clone().requires_grad_()
+        coeffs = [c.detach().clone().requires_grad_(with_params) for c in _coefficients(3)]
+        y = adaptloop_recurrence(xg, *coeffs, True, dtype=dtype)
+        grads.append(torch.autograd.grad((y * weight.to(dtype)).sum(), xg)[0])
+    assert grads[0].dtype == dtype
+    assert torch.equal(grads[0], grads[1])
+    if dtype == torch.float32:  # the float64 adjoint, rounded once
+        x64 = x.double().requires_grad_()
+        y64 = adaptloop_recurrence(x64, *_coefficients(3), True)
+        ref = torch.autograd.grad((y64 * weight.float().double()).sum(), x64)[0]
+        torch.testing.assert_close(grads[0].double(), ref, rtol=1e-6, atol=1e-9)
+
+
 def test_no_state_stored_without_grad_and_float32():
     x = _input(2, 50).float()
     y = adaptloop_recurrence(x, *_coefficients(2), True)

@@ -42,6 +42,25 @@ def test_parallel_for_covers_every_item_once(threads, n_items, n_threads):
     assert len(seen) <= max(1, n_threads)
 
 
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_parallel_for_gives_each_thread_its_own_scratch(threads, n_threads):
+    threads(n_threads)
+    scratch = [np.zeros(1) for _ in range(n_threads)]
+    owner: dict[int, set[int]] = {}
+    hits = np.zeros(24, dtype=int)
+
+    def kernel(lo, hi, out, mine):
+        owner.setdefault(id(mine), set()).add(threading.get_ident())
+        mine[0] += hi - lo
+        out[lo:hi] += 1
+
+    parallel_for(kernel, 24, hits, scratch=scratch)
+    assert (hits == 1).all() and sum(s[0] for s in scratch) == 24
+    assert all(len(idents) == 1 for idents in owner.values())  # never shared by threads
+    with pytest.raises(ValueError, match="scratch has 0 entries"):
+        parallel_for(kernel, 24, hits, scratch=[])
+
+
 def test_parallel_for_propagates_errors(threads):
     threads(2)
 

@@ -118,13 +118,19 @@ def _nb_forward(x, floor, a1, b0, s0, factor, expfac, offset, corr, mult, limite
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _k_backward(lo, hi, g, x, floor, mult, states, a1, b0, factor, expfac, offset, limited,
-                gx, ga1, gb0, gs0, gfac, gexp, goff):  # pragma: no cover - compiled
+                need_params, gx, ga1, gb0, gs0, gfac, gexp, goff):  # pragma: no cover
     """The adjoint of the module docstring for rows ``4p .. 4p+3``, ``p`` in ``[lo, hi)``.
 
     As in :func:`_k_forward`, four rows run interleaved (the inner loops over ``k``
     hold four independent dependency chains), each with the operations of the serial
     adjoint in its order; in the last group, indices past the end repeat the last row,
-    computed twice by the same thread with the same values."""
+    computed twice by the same thread with the same values. ``g`` is read and ``gx``
+    written in their own dtypes (the adjoint runs in double precision). Without
+    ``need_params`` the sums over time of the parameter gradients are skipped (``ga1``
+    .. ``goff`` are then left unset, except ``gs0``). The forward values are recomputed
+    with the forward's operations (``q = v / S``), so every limiter branch is the one
+    the forward took; the adjoint divides once per loop and sample
+    (``g_v = g_q / S`` and ``g_q q / S = g_v q``)."""
     n_rows, n_t = g.shape
     n_loops = a1.shape[1]
     last = n_rows - 1
@@ -158,25 +164,27 @@ def _k_backward(lo, hi, g, x, floor, mult, states, a1, b0, factor, expfac, offse
                     else:
                         v[k, j + 1] = q[k, j]
             for k in range(4):
-                gv[k] = g[rows[k], t] * mult[rows[k]]
+                gv[k] = np.float64(g[rows[k], t]) * mult[rows[k]]
             for j in range(n_loops - 1, -1, -1):
                 for k in range(4):
                     r = rows[k]
                     s = states[r, t, j]
                     gvj = gv[k] + b0[r, j] * lam[k, j]
-                    acc_b0[k, j] += lam[k, j] * v[k, j + 1]
-                    acc_a1[k, j] += lam[k, j] * s
+                    if need_params:
+                        acc_b0[k, j] += lam[k, j] * v[k, j + 1]
+                        acc_a1[k, j] += lam[k, j] * s
                     if limited and q[k, j] > 1.0:
                         # f = factor σ - offset, σ = 1 / (1 + exp(expfac (q - 1)))
                         dsig = -sig[k, j] * (1.0 - sig[k, j])  # dσ / d(expfac (q - 1))
-                        acc_fac[k, j] += gvj * sig[k, j]
-                        acc_exp[k, j] += gvj * factor[r, j] * dsig * (q[k, j] - 1.0)
-                        acc_off[k, j] -= gvj
+                        if need_params:
+                            acc_fac[k, j] += gvj * sig[k, j]
+                            acc_exp[k, j] += gvj * factor[r, j] * dsig * (q[k, j] - 1.0)
+                            acc_off[k, j] -= gvj
                         gq = gvj * factor[r, j] * dsig * expfac[r, j]
                     else:
                         gq = gvj
                     gv[k] = gq / s
-                    lam[k, j] = a1[r, j] * lam[k, j] - gq * q[k, j] / s
+                    lam[k, j] = a1[r, j] * lam[k, j] - gv[k] * q[k, j]
             for k in range(4):
                 # d max(x, floor) / dx: 1 above, 1/2 at a tie (as torch.maximum), 0 below
                 lo_r = floor[rows[k]]
@@ -193,11 +201,12 @@ def _k_backward(lo, hi, g, x, floor, mult, states, a1, b0, factor, expfac, offse
                 goff[r, j] = acc_off[k, j]
 
 
-def _nb_backward(g, x, floor, mult, states, a1, b0, factor, expfac, offset, limited, gx, ga1,
-                 gb0, gs0, gfac, gexp, goff):
+def _nb_backward(g, x, floor, mult, states, a1, b0, factor, expfac, offset, limited,
+                 need_params, gx, ga1, gb0, gs0, gfac, gexp, goff):
     """:func:`_k_backward` on every group of four rows, spread over threads."""
     parallel_for(_k_backward, (g.shape[0] + 3) // 4, g, x, floor, mult, states, a1, b0,
-                 factor, expfac, offset, limited, gx, ga1, gb0, gs0, gfac, gexp, goff)
+                 factor, expfac, offset, limited, need_params, gx, ga1, gb0, gs0, gfac, gexp,
+                 goff)
 
 
 def _np64(t: torch.Tensor) -> np.ndarray:
@@ -216,14 +225,17 @@ def _numba_forward(x, params, affine, limited, store, out_dtype):
     return torch.from_numpy(y), torch.from_numpy(states) if store else None
 
 
-def _numba_backward(g, x, states, params, affine, limited):
+def _numba_backward(g, x, states, params, affine, limited, needs):
+    """The adjoint kernel on ``g`` (read in its own dtype); the gradients for the flags
+    ``needs`` (x, a1, b0, s0, factor, expfac, offset), ``gx`` in ``x``'s dtype."""
     a1, b0, _, factor, expfac, offset = (_np64(p) for p in params)
     floor, _, mult = (_np64(p) for p in affine)
-    grads = [np.empty(a1.shape) for _ in range(6)]
-    gx = np.empty(tuple(g.shape))
-    run_kernel("adaptloop.backward", _nb_backward, g.contiguous().numpy(),
+    need_params = any(needs[1:3]) or any(needs[4:])
+    grads = [np.zeros(a1.shape) for _ in range(6)]
+    gx = np.empty(tuple(g.shape), dtype=torch.empty(0, dtype=x.dtype).numpy().dtype)
+    run_kernel("adaptloop.backward", _nb_backward, g.detach().contiguous().numpy(),
                x.detach().contiguous().numpy(), floor, mult, states.numpy(), a1, b0, factor,
-               expfac, offset, limited, gx, *grads)
+               expfac, offset, limited, need_params, gx, *grads)
     return [torch.from_numpy(gx)] + [torch.from_numpy(arr) for arr in grads]
 
 
@@ -472,7 +484,7 @@ class _AdaptLoopRows(torch.autograd.Function):
                    for gr, t, need in zip(out, (x, *params), needs, strict=True)]
             return (*out, None, None, None, None, None)
         if ctx.backend == "numba":
-            grads = _numba_backward(g.double(), x, ctx.states, params, affine, ctx.limited)
+            grads = _numba_backward(g, x, ctx.states, params, affine, ctx.limited, needs)
         elif ctx.backend == "triton":
             grads = triton_kernels.adaptloop_backward(g, x, ctx.states, params, affine,
                                                       ctx.limited)

@@ -274,12 +274,17 @@ def lfilter(x: torch.Tensor, b, a, zi: torch.Tensor | None = None) -> torch.Tens
 def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: torch.Tensor,
                      keep_real: torch.Tensor, factor: float = 1.0,
                      gain: torch.Tensor | None = None,
-                     dtype: torch.dtype | None = None) -> torch.Tensor:
+                     dtype: torch.dtype | None = None,
+                     split: Sequence[int] | None = None) -> torch.Tensor | list[torch.Tensor]:
     """:func:`torch_amt.dsp.iir.lfilter_envelope`; inside :func:`stream_call` its
     composition (:func:`lfilter` of the gathered channels, gain, real part or
-    ``factor·|.|``), with the filter state carried between chunks."""
+    ``factor·|.|``), with the filter state carried between chunks (``split`` then cuts
+    the one output into views)."""
     if _TAPE.get() is None:
-        return _iir.lfilter_envelope(x, b, a, index, keep_real, factor, gain, dtype)
+        return _iir.lfilter_envelope(x, b, a, index, keep_real, factor, gain, dtype, split)
+    if split is not None:
+        return list(torch.split(lfilter_envelope(x, b, a, index, keep_real, factor, gain,
+                                                 dtype), list(split), dim=-2))
     dtype = x.dtype if dtype is None else dtype
     out = x.new_empty(*x.shape[:-2], index.numel(), x.shape[-1], dtype=dtype)
     # a few rows at a time: the complex outputs of the composition (which the fused

@@ -6,6 +6,7 @@ normalisation and broadcasting, then one call of an autograd function of
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -180,7 +181,8 @@ def sosfilt(x: torch.Tensor, sos, zi: torch.Tensor | None = None) -> torch.Tenso
 def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: torch.Tensor,
                      keep_real: torch.Tensor, factor: float = 1.0,
                      gain: torch.Tensor | None = None,
-                     dtype: torch.dtype | None = None) -> torch.Tensor:
+                     dtype: torch.dtype | None = None,
+                     split: Sequence[int] | None = None) -> torch.Tensor | list[torch.Tensor]:
     """Filter bank on gathered channels with the real-part/magnitude readout fused in.
 
     ``out[..., r, :] = Re(w)`` if ``keep_real[r]`` else ``factor·|w|``, with
@@ -209,17 +211,26 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     dtype : torch.dtype, optional
         Output dtype (default: that of ``x``). The recursion runs in double precision
         and the output is rounded once.
+    split : sequence of int, optional
+        Row counts (positive, summing to ``R``): return the output cut into these pieces
+        along axis -2, as ``torch.split`` would, but without one tensor of all rows in
+        between. On the numba backend consecutive pieces are filtered in groups of at
+        most :data:`ENVELOPE_GROUP_BYTES` of output, each its own tensor, and the
+        backward runs group by group on each group's own gradient (no gradient of the
+        whole output is assembled: for a large batch that copy, mapped afresh by the C
+        allocator, cost as much as a quarter of the adjoint itself).
 
     Returns
     -------
-    Tensor, shape (..., R, T)
+    Tensor, shape (..., R, T), or with ``split`` a list of Tensors (..., split[i], T)
 
     Raises
     ------
     TypeError
         If ``x`` is not a float32 or float64 tensor, or ``dtype`` is not one of them.
     ValueError
-        If ``x`` is a meta tensor or has fewer than two axes.
+        If ``x`` is a meta tensor or has fewer than two axes, or ``split`` does not
+        hold positive counts summing to ``R``.
     """
     check_signal_tensor(x, real=True)
     if x.ndim < 2:
@@ -228,6 +239,7 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     n_rows, n_t = index.numel(), x.shape[-1]
+    pieces = _check_split(split, n_rows)
     cdtype = _coefficient_dtype(x, b, a)
     b, a = b.to(cdtype), a.to(cdtype)
     order = max(a.shape[-1], b.shape[-1]) - 1
@@ -247,12 +259,44 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
             rows = slice(r, r + step)
             y = lfilter(x[..., index[rows], :], b[rows], a[rows]) * gain[rows, None]
             parts.append(torch.where(keep_real[rows, None], y.real, factor * y.abs()).to(dtype))
-        return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-2)
+        out = parts[0] if len(parts) == 1 else torch.cat(parts, dim=-2)
+        return out if split is None else list(torch.split(out, pieces, dim=-2))
     lead = x.shape[:-2]
     n_ch = x.shape[-2]
     batch = math.prod(lead)
     xr = x.reshape(batch * n_ch, n_t).to(torch.float64 if cdtype in (
         torch.float64, torch.complex128) else x.dtype)
     src = (torch.arange(batch)[:, None] * n_ch + index.cpu()[None, :]).reshape(-1)
-    y = _LFilterEnvelope.apply(xr, b, a, src, keep_real.cpu(), gain.detach(), factor, dtype)
-    return y.reshape(*lead, n_rows, n_t)
+    groups = _envelope_groups(pieces, batch * n_t * torch.empty(0, dtype=dtype).element_size())
+    outputs = _LFilterEnvelope.apply(xr, b, a, src, keep_real.cpu(), gain.detach(), factor,
+                                     dtype, tuple(lead), groups)
+    return outputs[0] if split is None else list(outputs)
+
+
+ENVELOPE_GROUP_BYTES = 2**24
+"""Most output bytes of one group of :func:`lfilter_envelope` with ``split`` (16 MiB, a
+piece larger than that is a group of its own): below the C allocator's 32-MiB ``mmap``
+threshold, so a group's gradient buffer reuses freed memory instead of being mapped and
+faulted in afresh. Large enough for every thread to get many rows at batch 1."""
+
+
+def _check_split(split: Sequence[int] | None, n_rows: int) -> list[int]:
+    """``split`` as a list of row counts (``[n_rows]`` when None), validated."""
+    if split is None:
+        return [n_rows]
+    pieces = [int(n) for n in split]
+    if any(n <= 0 for n in pieces) or sum(pieces) != n_rows:
+        raise ValueError(f"split must hold positive row counts summing to the {n_rows} rows "
+                         f"of index, got {list(split)}")
+    return pieces
+
+
+def _envelope_groups(pieces: list[int], row_bytes: int) -> list[list[int]]:
+    """Consecutive ``pieces`` merged into groups of at most :data:`ENVELOPE_GROUP_BYTES`
+    (``row_bytes`` per row of the output, all leading axes included)."""
+    groups: list[list[int]] = [[]]
+    for n in pieces:
+        if groups[-1] and (sum(groups[-1]) + n) * row_bytes > ENVELOPE_GROUP_BYTES:
+            groups.append([])
+        groups[-1].append(n)
+    return groups

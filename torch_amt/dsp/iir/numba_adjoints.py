@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from torch_amt.dsp.iir.numba_kernels import _magnitude, _step1, _step2, _true_orders
-from torch_amt.dsp.iir.threads import parallel_for
+from torch_amt.dsp.iir.threads import num_threads, parallel_for
 
 
 @numba.njit(cache=True, inline="always")
@@ -29,7 +29,7 @@ def _seed(gt, yt, gc, real, factor):  # pragma: no cover - compiled
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _k_backward_envelope_quads(lo, hi, g, x, quads, qstarts, n_filters, b, a, keep_real, factor,
-                                gain, gx):  # pragma: no cover - compiled
+                                gain, gx, y):  # pragma: no cover - compiled
     """Input gradient of first-order rows, four rows of one source interleaved.
 
     Parallel over the source rows ``s`` of ``x`` (each owns ``gx[s]``); source ``s``
@@ -38,10 +38,10 @@ def _k_backward_envelope_quads(lo, hi, g, x, quads, qstarts, n_filters, b, a, ke
     values), then the four adjoint recursions ``u_t = seed_t - conj(a1)·u_{t+1}``,
     ``dL/dx_t += Re(conj(b0)·u_t + conj(b1)·u_{t+1})`` run interleaved backwards.
     (Second-order quads were measured slower than row by row: their state and
-    coefficients do not fit in registers.)"""
+    coefficients do not fit in registers.) ``y (4, T)`` complex is the calling thread's
+    buffer for the recomputed outputs (see :func:`_envelope_scratch`)."""
     n_src, n_t = x.shape
     for s in numba.prange(lo, hi):
-        y = np.empty((4, n_t), dtype=b.dtype)
         for q in range(qstarts[s], qstarts[s + 1]):
             r0, r1, r2, r3 = quads[q, 0], quads[q, 1], quads[q, 2], quads[q, 3]
             c0, c1, c2, c3 = r0 % n_filters, r1 % n_filters, r2 % n_filters, r3 % n_filters
@@ -78,10 +78,18 @@ def _k_backward_envelope_quads(lo, hi, g, x, quads, qstarts, n_filters, b, a, ke
 
 
 def _nb_backward_envelope_quads(g, x, quads, qstarts, n_filters, b, a, keep_real, factor,
-                                gain, gx):
-    """:func:`_k_backward_envelope_quads` over the source rows, spread over threads."""
+                                gain, gx, scratch=None):
+    """:func:`_k_backward_envelope_quads` over the source rows, spread over threads
+    (``scratch``: :func:`_envelope_scratch` ``(4, T)``, made here if not given)."""
     parallel_for(_k_backward_envelope_quads, x.shape[0], g, x, quads, qstarts, n_filters, b,
-                 a, keep_real, factor, gain, gx)
+                 a, keep_real, factor, gain, gx,
+                 scratch=_envelope_scratch(4, x.shape[1], b) if scratch is None else scratch)
+
+
+def _envelope_scratch(rows: int, n_t: int, b: np.ndarray) -> list[np.ndarray]:
+    """One ``(rows, n_t)`` buffer of ``b``'s dtype per kernel thread: the recomputed
+    outputs of the envelope adjoints, reused by every item a thread runs."""
+    return [np.empty((rows, n_t), dtype=b.dtype) for _ in range(num_threads())]
 
 
 def _envelope_backward_plan(b: np.ndarray, a: np.ndarray, src: np.ndarray, n_src: int):
@@ -90,35 +98,40 @@ def _envelope_backward_plan(b: np.ndarray, a: np.ndarray, src: np.ndarray, n_src
     and the other rows in the layout of :func:`_nb_backward_envelope` (``rows``,
     ``starts``)."""
     first = _true_orders(b, a)[np.arange(src.size) % b.shape[0]] == 1
-    quads, rest = [], []
-    qcounts, rcounts = np.zeros(n_src, np.int64), np.zeros(n_src, np.int64)
-    for s in range(n_src):
-        mine = np.flatnonzero(src == s)
-        ones = mine[first[mine]]
-        n = ones.size // 4 * 4
-        quads.append(ones[:n])
-        rest.append(np.concatenate([ones[n:], mine[~first[mine]]]))
-        qcounts[s], rcounts[s] = n // 4, rest[-1].size
-    return (np.concatenate(quads).astype(np.int64).reshape(-1, 4),
-            np.concatenate([[0], np.cumsum(qcounts)]).astype(np.int64),
-            np.concatenate(rest).astype(np.int64),
-            np.concatenate([[0], np.cumsum(rcounts)]).astype(np.int64))
+    # rows by source, the first-order ones first, each part in row order
+    order = np.lexsort((np.arange(src.size), ~first, src))
+    src_sorted, first_sorted = src[order], first[order]
+    n_quads = np.bincount(src[first], minlength=n_src) // 4
+    starts = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=n_src))])
+    # the first 4·n_quads[s] rows of source s (all first-order) form its quads
+    in_quad = first_sorted & (np.arange(src.size) - starts[src_sorted]
+                              < 4 * n_quads[src_sorted])
+    rest = order[~in_quad]
+    return (order[in_quad].astype(np.int64).reshape(-1, 4),
+            np.concatenate([[0], np.cumsum(n_quads)]).astype(np.int64),
+            rest.astype(np.int64),
+            np.concatenate([[0], np.cumsum(np.bincount(src[rest], minlength=n_src))]
+                           ).astype(np.int64))
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _k_backward_envelope(lo, hi, g, x, rows, starts, n_filters, b, a, keep_real, factor, gain,
-                          need_b, need_a, gx, gb, ga):  # pragma: no cover - compiled
+                          need_b, need_a, gx, gb, ga, scratch):  # pragma: no cover - compiled
     """Adjoint of :func:`_nb_forward_envelope`, parallel over the source rows of ``x``.
 
     Source row ``s`` feeds the output rows ``rows[starts[s]:starts[s+1]]``; for each,
     the complex filter output is recomputed (one row buffer), the readout's derivative
     applied (``g`` for ``Re``, ``factor·g·w/|w|`` for ``factor·|w|``) and the adjoint of
-    :func:`_nb_backward` run, accumulating ``dL/dx`` into ``gx[s]`` (real signal)."""
+    :func:`_nb_backward` run, accumulating ``dL/dx`` into ``gx[s]`` (real signal).
+    ``scratch (1, T)`` complex is the calling thread's row buffer (see
+    :func:`_envelope_scratch`)."""
     n_src, n_t = x.shape
     order = b.shape[1] - 1
     width = order + 1
     for s in numba.prange(lo, hi):
-        y = np.empty(n_t, dtype=b.dtype)
+        if starts[s + 1] == starts[s]:
+            continue  # no rows from this source: no buffers
+        y = scratch[0]  # the calling thread's buffer (see _envelope_scratch)
         z = np.empty(order, dtype=b.dtype)
         ring = np.empty(width, dtype=b.dtype)
         acc_b = np.empty(width, dtype=b.dtype)
@@ -204,10 +217,12 @@ def _k_backward_envelope(lo, hi, g, x, rows, starts, n_filters, b, a, keep_real,
 
 
 def _nb_backward_envelope(g, x, rows, starts, n_filters, b, a, keep_real, factor, gain,
-                          need_b, need_a, gx, gb, ga):
-    """:func:`_k_backward_envelope` over the source rows, spread over threads."""
+                          need_b, need_a, gx, gb, ga, scratch=None):
+    """:func:`_k_backward_envelope` over the source rows, spread over threads
+    (``scratch``: :func:`_envelope_scratch` ``(1, T)``, made here if not given)."""
     parallel_for(_k_backward_envelope, x.shape[0], g, x, rows, starts, n_filters, b, a,
-                 keep_real, factor, gain, need_b, need_a, gx, gb, ga)
+                 keep_real, factor, gain, need_b, need_a, gx, gb, ga,
+                 scratch=_envelope_scratch(1, x.shape[1], b) if scratch is None else scratch)
 
 
 @numba.njit(cache=True, inline="always")
