@@ -35,7 +35,49 @@ def _fir(x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _one_pole(u: torch.Tensor, p: torch.Tensor, block: int) -> torch.Tensor:
-    """``y[t] = p·y[t-1] + u[t]`` (zero initial state) for rows ``u (N, T)``, poles ``p (N,)``.
+    """``y[t] = p·y[t-1] + u[t]`` (zero initial state) for rows ``u (N, T)``, poles ``p (N,)``:
+    :func:`_one_pole_sweep` on CPU, :func:`_one_pole_blocks` elsewhere (both are only
+    called without a gradient graph: the autograd functions run them)."""
+    if u.device.type == "cpu":
+        return _one_pole_sweep(u, p, _SWEEP_BLOCK)
+    return _one_pole_blocks(u, p, block)
+
+
+_SWEEP_BLOCK = 8
+"""Block length of :func:`_one_pole_sweep` (samples). Measured on 275 complex rows of
+11025 samples in groups of 47 rows, 2 threads: blocks of 4 / 8 samples 31.6 / 30.6 ms,
+the Toeplitz blocks of :func:`_one_pole_blocks` (64 samples) 54 ms."""
+
+
+def _one_pole_sweep(u: torch.Tensor, p: torch.Tensor, block: int) -> torch.Tensor:
+    """:func:`_one_pole` in place on one copy of ``u``: inside blocks of ``L`` samples
+    the recursion runs position by position over all blocks at once (``L - 1``
+    multiply-adds of ``N·T/L`` values each), the blocks' end values are the same
+    recursion with the pole ``pᴸ`` on ``T/L`` samples (solved by this function), and
+    each block is then offset by ``p^(j+1)`` times the value carried into it. Every
+    value is touched a constant number of times (the Toeplitz form of
+    :func:`_one_pole_blocks` costs ``L`` products per sample)."""
+    n_rows, n_t = u.shape
+    L = max(2, min(block, n_t)) if n_t > 1 else 1
+    n_blocks = -(-n_t // L)
+    dtype = torch.promote_types(u.dtype, p.dtype)
+    y = torch.empty((n_rows, n_blocks * L), dtype=dtype, device=u.device)
+    y[:, :n_t] = u
+    y[:, n_t:] = 0
+    blocks = y.view(n_rows, n_blocks, L)
+    pole = p[:, None].to(dtype)
+    for i in range(1, L):
+        blocks[:, :, i].addcmul_(pole, blocks[:, :, i - 1])
+    if n_blocks > 1:
+        # p^1 .. p^L by repeated multiplication (no complex pow: p may be exactly 0)
+        powers = torch.cumprod(pole.expand(-1, L), dim=1)
+        ends = _one_pole_sweep(blocks[:, :-1, -1], powers[:, -1], block)
+        blocks[:, 1:, :].addcmul_(ends[:, :, None], powers[:, None, :])
+    return y[:, :n_t]
+
+
+def _one_pole_blocks(u: torch.Tensor, p: torch.Tensor, block: int) -> torch.Tensor:
+    """:func:`_one_pole` by blocks, for GPUs (few, wide operations).
 
     Blocks of ``L`` samples are solved at once with the Toeplitz matrix of ``p^j``; the
     block-end values are carried by ``s[k+1] = pᴸ s[k] + w[k]``, a scalar linear
