@@ -288,31 +288,60 @@ def _loop_slope(q, over, sig, factor, expfac):
 
 def _solve_loop(u, a1, b0, s0, factor, expfac, offset, limited):
     """Divisor states ``S (N, T)`` (the state before each sample) of one loop driven by
-    ``u (N, T)``, by Newton's method over time; see the comment above."""
+    ``u (N, T)``, by Newton's method over time; see the comment above.
+
+    One iteration is about 30 passes over the signal (in place where a temporary is
+    not needed again; the limiter's output by the forward's formula, so the fixed point
+    is the forward's). The initial guess is the unlimited loop's equilibrium
+    ``S² = u`` with ``u`` low-passed as the loop low-passes it,
+    ``S = sqrt(lowpass(u))``: measured on Dau1997, 23 iterations over the five loops
+    instead of 26 from ``lowpass(sqrt(u))``."""
     n_t = u.shape[1]
     if n_t == 0:
         return u.clone()
     a1c, b0c = a1[:, None], b0[:, None]
-    # initial guess: the loop's equilibrium sqrt(u) (unlimited: S = u / S), low-passed
-    s = torch.cat([s0[:, None], _affine_scan(a1c.expand_as(u), b0c * u.sqrt(), s0)[:, :-1]],
-                  dim=1)
+    if limited:
+        factor_c, expfac_c, offset_c = factor[:, None], expfac[:, None], offset[:, None]
+        slope_factor = factor_c * expfac_c
+    s = torch.empty_like(u)
+    s[:, 0] = s0
+    if n_t > 1:
+        s[:, 1:] = _affine_scan(a1c.expand(-1, n_t - 1), b0c * u[:, :-1], s0 * s0).sqrt_()
     previous = math.inf
     change = math.inf
     for _ in range(min(_NEWTON_MAX_ITER, n_t + 1)):
-        v, q, over, sig = _loop_output(u, s, factor, expfac, offset, limited)
+        q = u / s
+        if limited:
+            over = q > 1.0
+            denominator = q.clamp_min(1.0).sub_(1.0).mul_(expfac_c).exp_().add_(1.0)
+            v = torch.where(over, torch.div(factor_c, denominator).sub_(offset_c), q)
+            sig = denominator.reciprocal_()
+            # f'(q)·q: factor·expfac·σ(σ - 1)·q above the limiter, q below
+            slope_q = torch.where(over, (sig - 1.0).mul_(sig).mul_(slope_factor).mul_(q), q)
+            slope_q = slope_q.div_(s)
+        else:
+            v = q
+            slope_q = q / s
         # the Jacobian, clipped to [-1, 1]: far from the solution (a sharp onset seen
         # through lagging states) it can be ≪ -1 and its linearisation would blow up
-        slope_q = q if over is None else _loop_slope(q, over, sig, factor, expfac) * q
-        d = (a1c - b0c * slope_q / s).clamp_(-1.0, 1.0)
-        nxt = _affine_scan(d, torch.addcmul(b0c * v, a1c - d, s), s0)
-        new = torch.cat([s0[:, None], nxt[:, :-1]], dim=1)
-        # keep every state positive and finite (iteration k is exact for the first k
-        # samples whatever the slope used, and their states are never touched here, so
-        # neither safeguard can stop the convergence)
-        if not bool(torch.isfinite(new).all()):
+        d = torch.addcmul(a1c, b0c, slope_q, value=-1.0).clamp_(-1.0, 1.0)
+        c = (a1c - d).mul_(s).addcmul_(b0c, v)
+        new = torch.empty_like(s)
+        new[:, 0] = s0
+        if n_t > 1:
+            new[:, 1:] = _affine_scan(d[:, :-1], c[:, :-1], s0)
+        ratio = new / s  # s > 0
+        low, high = torch.aminmax(ratio)
+        low, high = float(low), float(high)
+        if not (math.isfinite(low) and math.isfinite(high)) or low < 1e-3:
+            # keep every state positive and finite (iteration k is exact for the first
+            # k samples whatever the slope used, and their states are never touched
+            # here, so neither safeguard can stop the convergence)
             new = torch.where(torch.isfinite(new), new, s)
-        new = torch.maximum(new, s * 1e-3)
-        change = float((new - s).abs_().div_(s).max())  # s > 0
+            new = torch.maximum(new, s * 1e-3)
+            change = float((new - s).abs_().div_(s).max())
+        else:
+            change = max(high - 1.0, 1.0 - low)
         s = new
         if _converged(change, previous):
             return s
