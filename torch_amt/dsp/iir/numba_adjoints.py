@@ -248,6 +248,26 @@ def _adjoint4(u1, u2, u3, u4, gt, zero, a1, a2, a3, a4, b0, b1, b2, b3,
 
 
 @numba.njit(cache=True, inline="always")
+def _adjoint4_row(u1, u2, u3, u4, gt, zero, a, b, r):  # pragma: no cover - compiled
+    """:func:`_adjoint4` with the conjugated coefficients of row ``r`` of ``a, b (R, 5)``."""
+    return _adjoint4(u1, u2, u3, u4, gt, zero, np.conj(a[r, 1]), np.conj(a[r, 2]),
+                     np.conj(a[r, 3]), np.conj(a[r, 4]), np.conj(b[r, 0]), np.conj(b[r, 1]),
+                     np.conj(b[r, 2]), np.conj(b[r, 3]), np.conj(b[r, 4]))
+
+
+@numba.njit(cache=True, inline="always")
+def _store_quad(gx, gx_real, real_gx, t, r0, r1, r2, r3, s0, s1, s2,
+                s3):  # pragma: no cover - compiled
+    """Sample ``t`` of the input gradients ``s0 .. s3`` of rows ``r0 .. r3``: into ``gx``,
+    or their real parts into ``gx_real`` (``real_gx``)."""
+    if real_gx:
+        gx_real[r0, t], gx_real[r1, t] = s0.real, s1.real
+        gx_real[r2, t], gx_real[r3, t] = s2.real, s3.real
+    else:
+        gx[r0, t], gx[r1, t], gx[r2, t], gx[r3, t] = s0, s1, s2, s3
+
+
+@numba.njit(cache=True, inline="always")
 def _adjoint1(u1, gt, zero, a1, b0, b1):  # pragma: no cover - compiled
     """:func:`_adjoint2` of a first-order section."""
     ut = zero + gt
@@ -282,11 +302,7 @@ def _k_backward_quads(lo, hi, g, b, a, real_gx, gx, gx_real):  # pragma: no cove
                 s1, u1 = _adjoint1(u1, g[r1, t], zero, a11, b01, b11)
                 s2, u2 = _adjoint1(u2, g[r2, t], zero, a12, b02, b12)
                 s3, u3 = _adjoint1(u3, g[r3, t], zero, a13, b03, b13)
-                if real_gx:
-                    gx_real[r0, t], gx_real[r1, t] = s0.real, s1.real
-                    gx_real[r2, t], gx_real[r3, t] = s2.real, s3.real
-                else:
-                    gx[r0, t], gx[r1, t], gx[r2, t], gx[r3, t] = s0, s1, s2, s3
+                _store_quad(gx, gx_real, real_gx, t, r0, r1, r2, r3, s0, s1, s2, s3)
             continue
         if order == 4:
             # four rows interleaved, as the forward runs them (their states and
@@ -298,31 +314,15 @@ def _k_backward_quads(lo, hi, g, b, a, real_gx, gx, gx_real):  # pragma: no cove
             e1, e2, e3, e4 = zero, zero, zero, zero
             f1, f2, f3, f4 = zero, zero, zero, zero
             for t in range(n_t - 1, -1, -1):
-                s0, n0 = _adjoint4(p1, p2, p3, p4, g[r0, t], zero, np.conj(a[r0, 1]),
-                                   np.conj(a[r0, 2]), np.conj(a[r0, 3]), np.conj(a[r0, 4]),
-                                   np.conj(b[r0, 0]), np.conj(b[r0, 1]), np.conj(b[r0, 2]),
-                                   np.conj(b[r0, 3]), np.conj(b[r0, 4]))
-                s1, n1 = _adjoint4(q1, q2, q3, q4, g[r1, t], zero, np.conj(a[r1, 1]),
-                                   np.conj(a[r1, 2]), np.conj(a[r1, 3]), np.conj(a[r1, 4]),
-                                   np.conj(b[r1, 0]), np.conj(b[r1, 1]), np.conj(b[r1, 2]),
-                                   np.conj(b[r1, 3]), np.conj(b[r1, 4]))
-                s2, n2 = _adjoint4(e1, e2, e3, e4, g[r2, t], zero, np.conj(a[r2, 1]),
-                                   np.conj(a[r2, 2]), np.conj(a[r2, 3]), np.conj(a[r2, 4]),
-                                   np.conj(b[r2, 0]), np.conj(b[r2, 1]), np.conj(b[r2, 2]),
-                                   np.conj(b[r2, 3]), np.conj(b[r2, 4]))
-                s3, n3 = _adjoint4(f1, f2, f3, f4, g[r3, t], zero, np.conj(a[r3, 1]),
-                                   np.conj(a[r3, 2]), np.conj(a[r3, 3]), np.conj(a[r3, 4]),
-                                   np.conj(b[r3, 0]), np.conj(b[r3, 1]), np.conj(b[r3, 2]),
-                                   np.conj(b[r3, 3]), np.conj(b[r3, 4]))
+                s0, n0 = _adjoint4_row(p1, p2, p3, p4, g[r0, t], zero, a, b, r0)
+                s1, n1 = _adjoint4_row(q1, q2, q3, q4, g[r1, t], zero, a, b, r1)
+                s2, n2 = _adjoint4_row(e1, e2, e3, e4, g[r2, t], zero, a, b, r2)
+                s3, n3 = _adjoint4_row(f1, f2, f3, f4, g[r3, t], zero, a, b, r3)
                 p4, p3, p2, p1 = p3, p2, p1, n0
                 q4, q3, q2, q1 = q3, q2, q1, n1
                 e4, e3, e2, e1 = e3, e2, e1, n2
                 f4, f3, f2, f1 = f3, f2, f1, n3
-                if real_gx:
-                    gx_real[r0, t], gx_real[r1, t] = s0.real, s1.real
-                    gx_real[r2, t], gx_real[r3, t] = s2.real, s3.real
-                else:
-                    gx[r0, t], gx[r1, t], gx[r2, t], gx[r3, t] = s0, s1, s2, s3
+                _store_quad(gx, gx_real, real_gx, t, r0, r1, r2, r3, s0, s1, s2, s3)
             continue
         a20, a21, a22, a23 = (np.conj(a[r0, 2]), np.conj(a[r1, 2]), np.conj(a[r2, 2]),
                               np.conj(a[r3, 2]))
@@ -336,11 +336,7 @@ def _k_backward_quads(lo, hi, g, b, a, real_gx, gx, gx_real):  # pragma: no cove
             s3, n3 = _adjoint2(u3, v3, g[r3, t], zero, a13, a23, b03, b13, b23)
             v0, v1, v2, v3 = u0, u1, u2, u3
             u0, u1, u2, u3 = n0, n1, n2, n3
-            if real_gx:
-                gx_real[r0, t], gx_real[r1, t] = s0.real, s1.real
-                gx_real[r2, t], gx_real[r3, t] = s2.real, s3.real
-            else:
-                gx[r0, t], gx[r1, t], gx[r2, t], gx[r3, t] = s0, s1, s2, s3
+            _store_quad(gx, gx_real, real_gx, t, r0, r1, r2, r3, s0, s1, s2, s3)
 
 
 def _nb_backward_quads(g, b, a, real_gx, gx, gx_real):
