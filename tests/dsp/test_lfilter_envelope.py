@@ -117,10 +117,17 @@ def test_split_gradcheck_and_gradgradcheck(backend, tiny_groups):
         assert torch.autograd.gradgradcheck(fn, (x, b))
 
 
+@pytest.mark.parametrize("streamed", [False, True])
 @pytest.mark.parametrize("split", [[2, 2], [3, 0, 2], [6, -1]])
-def test_split_must_count_every_row(split):
+def test_split_must_count_every_row(split, streamed):
+    from torch_amt.dsp import streaming
+
     b, a = _bank(5)
     x = torch.randn(1, 2, 20, dtype=torch.float64)
+
+    def call(chunk):
+        return streaming.lfilter_envelope(chunk, b, a, torch.tensor([0, 1, 1, 0, 1]),
+                                          torch.zeros(5, dtype=torch.bool), split=split)
+
     with pytest.raises(ValueError, match="split must hold positive row counts summing to"):
-        lfilter_envelope(x, b, a, torch.tensor([0, 1, 1, 0, 1]),
-                         torch.zeros(5, dtype=torch.bool), split=split)
+        streaming.stream_call(call, x) if streamed else call(x)

@@ -49,6 +49,7 @@ import torch
 from torch_amt.dsp import fft as _fft
 from torch_amt.dsp import iir as _iir
 from torch_amt.dsp.adaptloop import adaptloop_recurrence as _adaptloop_kernel
+from torch_amt.dsp.iir.api import _check_split
 
 __all__ = ["ENVELOPE_ROWS", "NotStreamableError", "StreamState", "adaptloop_recurrence",
            "concat_time", "fftconvolve", "lfilter", "lfilter_envelope", "stream_call"]
@@ -283,8 +284,9 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     if _TAPE.get() is None:
         return _iir.lfilter_envelope(x, b, a, index, keep_real, factor, gain, dtype, split)
     if split is not None:
+        pieces = _check_split(split, index.numel())
         return list(torch.split(lfilter_envelope(x, b, a, index, keep_real, factor, gain,
-                                                 dtype), list(split), dim=-2))
+                                                 dtype), pieces, dim=-2))
     dtype = x.dtype if dtype is None else dtype
     out = x.new_empty(*x.shape[:-2], index.numel(), x.shape[-1], dtype=dtype)
     # a few rows at a time: the complex outputs of the composition (which the fused

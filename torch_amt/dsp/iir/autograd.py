@@ -206,21 +206,13 @@ class _LFilterEnvelope(torch.autograd.Function):
         x, b, a, src, keep_real, gain = ctx.saved_tensors
         reps = src.numel() // b.shape[0]
         n_t = x.shape[-1]
-
-        def assembled(first: int, group: list[int]) -> torch.Tensor:
-            """The gradient of one group's rows, ``(reps, rows, T)``."""
-            parts = [torch.zeros((reps, n, n_t), dtype=ctx.out_dtype) if g is None
-                     else g.reshape(reps, n, n_t)
-                     for g, n in zip(grads[first:first + len(group)], group, strict=True)]
-            return parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
-
         if torch.is_grad_enabled():  # create_graph=True: differentiate the composition
-            g, first = [], 0
-            for group in ctx.groups:
-                g.append(assembled(first, group))
-                first += len(group)
-            return _envelope_graph_backward(ctx, torch.cat(g, dim=1).reshape(src.numel(), -1),
-                                            x, b, a, src, keep_real, gain)
+            pieces = [n for group in ctx.groups for n in group]
+            g = torch.cat([torch.zeros((reps, n, n_t), dtype=ctx.out_dtype) if g is None
+                           else g.reshape(reps, n, n_t)
+                           for g, n in zip(grads, pieces, strict=True)], dim=1)
+            return _envelope_graph_backward(ctx, g.reshape(src.numel(), n_t), x, b, a, src,
+                                            keep_real, gain)
         acc = _acc_dtype(b.dtype)
         need_b, need_a = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
         gx = np.zeros(tuple(x.shape), dtype=np.float64)
