@@ -131,3 +131,117 @@ def test_split_must_count_every_row(split, streamed):
 
     with pytest.raises(ValueError, match="split must hold positive row counts summing to"):
         streaming.stream_call(call, x) if streamed else call(x)
+
+
+# a second-order low-pass: the same values whichever kernel (quads or rows) runs it
+_PRE = (torch.tensor([0.02, 0.04, 0.02], dtype=torch.float64),
+        torch.tensor([1.0, -1.5, 0.6], dtype=torch.float64))
+
+
+@pytest.mark.parametrize("x_dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("split", [None, [2, 2, 3], [1, 5, 1]])
+def test_prefilter_equals_filtering_first_values_and_gradients(split, x_dtype, tiny_groups):
+    """``prefilter`` is ``lfilter(x, *prefilter)`` passed as ``x``: the same values bit for
+    bit, and the same input gradient (per group, into x's dtype directly), with some
+    channels read by several groups (index 2) and one read by none (index 3)."""
+    b, a = _bank(7, seed=8)
+    x = torch.randn(2, 4, 60, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(9)).to(x_dtype).requires_grad_()
+    index = torch.tensor([0, 2, 1, 1, 2, 0, 2])
+    keep = torch.tensor([True, False, False, True, False, False, True])
+    gain = torch.linspace(0.5, 2.0, 7, dtype=torch.float64)
+    got = lfilter_envelope(x, b, a, index, keep, 0.7, gain, torch.float64, split=split,
+                           prefilter=_PRE)
+    ref = lfilter_envelope(lfilter(x.double(), *_PRE), b, a, index, keep, 0.7, gain,
+                           torch.float64, split=split)
+    got, ref = ([got] if split is None else got), ([ref] if split is None else ref)
+    for g, r in zip(got, ref, strict=True):
+        assert torch.equal(g, r)
+    weights = [torch.randn(g.shape, dtype=torch.float64,
+                           generator=torch.Generator().manual_seed(10 + i))
+               for i, g in enumerate(got)]
+    g_got, = torch.autograd.grad(sum((g * w).sum() for g, w in zip(got, weights, strict=True)), x)
+    g_ref, = torch.autograd.grad(sum((r * w).sum() for r, w in zip(ref, weights, strict=True)), x)
+    assert g_got.dtype == x_dtype
+    assert torch.all(g_got[:, 3] == 0)
+    np.testing.assert_allclose(g_got.double().numpy(), g_ref.double().numpy(),
+                               rtol=1e-13 if x_dtype == torch.float64 else 1e-6, atol=1e-15)
+
+
+def test_prefilter_disjoint_groups_write_x_gradient_directly(tiny_groups):
+    """Groups reading disjoint channels (the modulation filterbank's layout) give the
+    gradient of filtering first exactly, with one rounding to float32."""
+    b, a = _bank(6, seed=11)
+    x = torch.randn(3, 3, 60, generator=torch.Generator().manual_seed(12),
+                    requires_grad=True)
+    index = torch.tensor([0, 0, 1, 1, 2, 2])
+    keep = torch.tensor([True, False, True, False, False, True])
+    pieces = lfilter_envelope(x, b, a, index, keep, 0.7, split=[2, 2, 2], prefilter=_PRE)
+    g_got, = torch.autograd.grad(sum(p.sum() for p in pieces), x)
+    x64 = x.detach().double().requires_grad_()
+    whole = lfilter_envelope(lfilter(x64, *_PRE), b, a, index, keep, 0.7)
+    g_ref, = torch.autograd.grad(whole.sum(), x64)
+    assert torch.equal(g_got, g_ref.float())
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_prefilter_gradcheck_and_gradgradcheck(backend, tiny_groups):
+    b, a = _bank(5, seed=13)
+    b.requires_grad_()
+    x = torch.randn(2, 2, 30, dtype=torch.float64, requires_grad=True,
+                    generator=torch.Generator().manual_seed(14))
+    index = torch.tensor([0, 1, 1, 0, 1])
+    keep = torch.tensor([True, False, True, False, False])
+
+    def fn(x, b):
+        return tuple(lfilter_envelope(x, b, a, index, keep, 0.7, split=[2, 1, 2],
+                                      prefilter=_PRE))
+
+    with use_backend(backend):
+        assert torch.autograd.gradcheck(fn, (x, b))
+        assert torch.autograd.gradgradcheck(fn, (x, b))
+
+
+def test_prefilter_with_a_gradient_is_differentiated():
+    b, a = _bank(3, seed=15)
+    x = torch.randn(1, 2, 40, dtype=torch.float64, generator=torch.Generator().manual_seed(16))
+    pb = _PRE[0].clone().requires_grad_()
+    index, keep = torch.tensor([0, 1, 1]), torch.tensor([True, False, True])
+    assert torch.autograd.gradcheck(
+        lambda pb: lfilter_envelope(x, b, a, index, keep, 0.7, prefilter=(pb, _PRE[1])), (pb,))
+
+
+def test_prefilter_streamed_equals_whole():
+    from torch_amt.dsp import streaming
+
+    b, a = _bank(5, seed=17)
+    x = torch.randn(2, 2, 90, dtype=torch.float64, generator=torch.Generator().manual_seed(18))
+    index, keep = torch.tensor([0, 1, 1, 0, 1]), torch.tensor([True, False, True, False, True])
+
+    def call(chunk):
+        return streaming.lfilter_envelope(chunk, b, a, index, keep, 0.7, split=[2, 3],
+                                          prefilter=_PRE)
+
+    whole = call(x)
+    state, parts = None, []
+    for start in range(0, 90, 25):  # chunks of 25, 25, 25, 15 samples
+        out, state = streaming.stream_call(call, x[..., start:start + 25], state)
+        parts.append(out)
+    for k, w in enumerate(whole):
+        streamed = torch.cat([p[k] for p in parts], dim=-1)
+        np.testing.assert_allclose(streamed.numpy(), w.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(("prefilter", "error", "match"), [
+    ((1.0, 2.0), TypeError, "prefilter must be a pair"),
+    ((_PRE[0],), TypeError, "prefilter must be a pair"),
+    ((_PRE[0].to(torch.complex128), _PRE[1]), TypeError, "prefilter b must be a real"),
+    ((_PRE[0], _PRE[1][None]), ValueError, "prefilter a must be a non-empty 1-D"),
+    ((_PRE[0], torch.zeros(3, dtype=torch.float64)), ValueError, "prefilter a\\[0\\]"),
+])
+def test_bad_prefilter_is_rejected(prefilter, error, match):
+    b, a = _bank(3)
+    with pytest.raises(error, match=match):
+        lfilter_envelope(torch.randn(1, 2, 10, dtype=torch.float64), b, a,
+                         torch.tensor([0, 1, 1]), torch.zeros(3, dtype=torch.bool),
+                         prefilter=prefilter)

@@ -276,18 +276,25 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
                      keep_real: torch.Tensor, factor: float = 1.0,
                      gain: torch.Tensor | None = None,
                      dtype: torch.dtype | None = None,
-                     split: Sequence[int] | None = None) -> torch.Tensor | list[torch.Tensor]:
+                     split: Sequence[int] | None = None,
+                     prefilter: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     ) -> torch.Tensor | list[torch.Tensor]:
     """:func:`torch_amt.dsp.iir.lfilter_envelope`; inside :func:`stream_call` its
-    composition (:func:`lfilter` of the gathered channels, gain, real part or
-    ``factor·|.|``), with the filter state carried between chunks (``split`` then cuts
-    the one output into views)."""
+    composition (:func:`lfilter` of the prefilter, if any, and of the gathered
+    channels, gain, real part or ``factor·|.|``), with the filter states carried between
+    chunks (``split`` then cuts the one output into views)."""
     if _TAPE.get() is None:
-        return _iir.lfilter_envelope(x, b, a, index, keep_real, factor, gain, dtype, split)
+        return _iir.lfilter_envelope(x, b, a, index, keep_real, factor, gain, dtype, split,
+                                     prefilter)
+    dtype = x.dtype if dtype is None else dtype
+    if prefilter is not None:
+        # the bank reads its input in double precision when its coefficients are double
+        double = any(t.dtype in (torch.float64, torch.complex128) for t in (x, b, a))
+        x = lfilter(x.to(torch.float64) if double else x, *prefilter)
     if split is not None:
         pieces = _check_split(split, index.numel())
         return list(torch.split(lfilter_envelope(x, b, a, index, keep_real, factor, gain,
                                                  dtype), pieces, dim=-2))
-    dtype = x.dtype if dtype is None else dtype
     out = x.new_empty(*x.shape[:-2], index.numel(), x.shape[-1], dtype=dtype)
     # a few rows at a time: the complex outputs of the composition (which the fused
     # kernel never materialises) then take the memory of ENVELOPE_ROWS rows only

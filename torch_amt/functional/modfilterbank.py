@@ -476,15 +476,16 @@ def modfilterbank_apply(x: torch.Tensor, design: ModFilterbankDesign, *,
     real = torch.float64 if dtype is None else dtype
     out_dtype = real if design.phase_insens else (
         torch.complex128 if real == torch.float64 else torch.complex64)
+    if rows_per_call == "all" and design.phase_insens:
+        # one call; the per-channel outputs come out of it directly (no split of one
+        # tensor of all rows, whose gradient would be assembled in full for the backward),
+        # the prefilter fused in (no filtered copy of x, nor its gradient, stored whole)
+        return lfilter_envelope(x, design.b, design.a, design.channel, design.keep_real,
+                                design.att_factor, design.gain, out_dtype,
+                                split=design.counts, prefilter=design.prefilter)
     x64 = x.to(torch.float64).contiguous()
     if design.prefilter is not None:
         x64 = lfilter(x64, *design.prefilter)
-    if rows_per_call == "all" and design.phase_insens:
-        # one call; the per-channel outputs come out of it directly (no split of one
-        # tensor of all rows, whose gradient would be assembled in full for the backward)
-        return lfilter_envelope(x64, design.b, design.a, design.channel, design.keep_real,
-                                design.att_factor, design.gain, out_dtype,
-                                split=design.counts)
     ends = np.cumsum((0,) + design.counts).tolist()
     groups = ([slice(0, ends[-1])] if rows_per_call == "all"
               else [slice(s, e) for s, e in zip(ends[:-1], ends[1:], strict=True)])

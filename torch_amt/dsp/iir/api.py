@@ -182,7 +182,9 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
                      keep_real: torch.Tensor, factor: float = 1.0,
                      gain: torch.Tensor | None = None,
                      dtype: torch.dtype | None = None,
-                     split: Sequence[int] | None = None) -> torch.Tensor | list[torch.Tensor]:
+                     split: Sequence[int] | None = None,
+                     prefilter: tuple[torch.Tensor, torch.Tensor] | None = None,
+                     ) -> torch.Tensor | list[torch.Tensor]:
     """Filter bank on gathered channels with the real-part/magnitude readout fused in.
 
     ``out[..., r, :] = Re(w)`` if ``keep_real[r]`` else ``factor·|w|``, with
@@ -219,6 +221,13 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
         backward runs group by group on each group's own gradient (no gradient of the
         whole output is assembled: for a large batch that copy, mapped afresh by the C
         allocator, cost as much as a quarter of the adjoint itself).
+    prefilter : (Tensor, Tensor), optional
+        ``(b, a)`` of one real filter (1-D, ``a[0] != 0``) run on every channel of ``x``
+        before the bank: the result is that of ``lfilter(x, *prefilter)`` (in the
+        precision the bank runs at) passed as ``x``. On the numba backend it is fused:
+        each group of rows prefilters only the channels it reads, into a buffer of its
+        own size, and the backward recomputes them, so no filtered copy of ``x`` (nor
+        its gradient) is ever stored whole. The same values, bit for bit.
 
     Returns
     -------
@@ -227,10 +236,12 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     Raises
     ------
     TypeError
-        If ``x`` is not a float32 or float64 tensor, or ``dtype`` is not one of them.
+        If ``x`` is not a float32 or float64 tensor, or ``dtype`` is not one of them,
+        or ``prefilter`` is not a pair of real tensors.
     ValueError
         If ``x`` is a meta tensor or has fewer than two axes, or ``split`` does not
-        hold positive counts summing to ``R``.
+        hold positive counts summing to ``R``, or ``prefilter`` has a coefficient
+        vector that is not 1-D and non-empty or a zero ``a[0]``.
     """
     check_signal_tensor(x, real=True)
     if x.ndim < 2:
@@ -241,6 +252,9 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     n_rows, n_t = index.numel(), x.shape[-1]
     pieces = _check_split(split, n_rows)
     cdtype = _coefficient_dtype(x, b, a)
+    # the precision the bank's recursions read their input in (and a prefilter writes)
+    wide = torch.float64 if cdtype in (torch.float64, torch.complex128) else x.dtype
+    pre = None if prefilter is None else _check_prefilter(prefilter, x.device)
     b, a = b.to(cdtype), a.to(cdtype)
     order = max(a.shape[-1], b.shape[-1]) - 1
     a0 = a[..., :1]
@@ -250,7 +264,12 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     # a gain that needs a gradient goes through the composition (the fused kernel treats
     # the gain as a constant)
     gain_grad = gain.requires_grad and torch.is_grad_enabled()
-    if resolve_backend(x.device) != "numba" or order == 0 or gain_grad:
+    fused = resolve_backend(x.device) == "numba" and order > 0 and not gain_grad
+    if pre is not None and (not fused or (torch.is_grad_enabled() and any(
+            c.requires_grad for c in pre))):
+        # the composition (a prefilter with a gradient is differentiated through it)
+        x, pre = lfilter(x.to(wide), *pre), None
+    if not fused:
         # on CPU in groups of rows, as the pure-torch filter runs (same values)
         n_lead = math.prod(x.shape[:-2])
         step = n_rows if x.device.type != "cpu" else max(1, _CPU_CHUNK // max(n_lead * n_t, 1))
@@ -264,12 +283,14 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     lead = x.shape[:-2]
     n_ch = x.shape[-2]
     batch = math.prod(lead)
-    xr = x.reshape(batch * n_ch, n_t).to(torch.float64 if cdtype in (
-        torch.float64, torch.complex128) else x.dtype)
+    # with a prefilter, x is read in its own dtype (the prefilter writes ``wide``)
+    xr = x.reshape(batch * n_ch, n_t)
+    xr = xr if pre is not None else xr.to(wide)
     src = (torch.arange(batch)[:, None] * n_ch + index.cpu()[None, :]).reshape(-1)
     groups = _envelope_groups(pieces, batch * n_t * torch.empty(0, dtype=dtype).element_size())
+    pre = None if pre is None else tuple(c.detach().cpu()[None, :] for c in pre)
     outputs = _LFilterEnvelope.apply(xr, b, a, src, keep_real.cpu(), gain.detach(), factor,
-                                     dtype, tuple(lead), groups)
+                                     dtype, tuple(lead), groups, pre, wide)
     return outputs[0] if split is None else list(outputs)
 
 
@@ -289,6 +310,27 @@ def _check_split(split: Sequence[int] | None, n_rows: int) -> list[int]:
         raise ValueError(f"split must hold positive row counts summing to the {n_rows} rows "
                          f"of index, got {list(split)}")
     return pieces
+
+
+def _check_prefilter(prefilter, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """``prefilter`` as ``(b, a)`` float64 tensors of one length with ``a[0] == 1``."""
+    if (not isinstance(prefilter, (tuple, list)) or len(prefilter) != 2
+            or not all(isinstance(c, torch.Tensor) for c in prefilter)):
+        raise TypeError("prefilter must be a pair (b, a) of tensors, got "
+                        f"{type(prefilter).__name__}")
+    pb, pa = prefilter
+    for name, c in (("b", pb), ("a", pa)):
+        if c.is_complex() or not c.is_floating_point():
+            raise TypeError(f"prefilter {name} must be a real floating tensor, got {c.dtype}")
+        if c.ndim != 1 or c.numel() == 0:
+            raise ValueError(f"prefilter {name} must be a non-empty 1-D tensor, got shape "
+                             f"{tuple(c.shape)}")
+    if pa[0].item() == 0:
+        raise ValueError("prefilter a[0] must be non-zero")
+    pb, pa = (c.to(device=device, dtype=torch.float64) for c in (pb, pa))
+    n = max(pb.numel(), pa.numel())
+    pb, pa = (torch.nn.functional.pad(c / pa[0], (0, n - c.numel())) for c in (pb, pa))
+    return pb, pa
 
 
 def _envelope_groups(pieces: list[int], row_bytes: int) -> list[list[int]]:
