@@ -65,20 +65,24 @@ def test_input_adjoint_quads_equal_rows(order, n_rows, complex_):
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_envelope_plan_equals_one_row_kernel(batch):
-    """The modulation bank's fused kernel: orders 1 and 2 in quads, the rest row by row."""
+    """The fused envelope kernel: orders 1, 2 and 4 in quads (a quad of four ``Re`` rows
+    through its branch-free loop), the rest row by row."""
     rng = np.random.default_rng(batch)
     n_filters, n_ch = 11, 4
     b1, a1 = _filters(rng, n_filters, 1, True)  # one-pole band-passes
     b2, a2 = _filters(rng, 2, 2, False)  # low-passes
     b3, a3 = _filters(rng, 1, 3, False)  # a third-order row
-    b = np.zeros((n_filters + 3, 4), complex)
+    b4, a4 = _filters(rng, 6, 4, True)  # gammatone-like fourth-order rows
+    b = np.zeros((n_filters + 9, 5), complex)
     a = np.zeros_like(b)
     b[:n_filters, :2], a[:n_filters, :2] = b1, a1
     b[n_filters:n_filters + 2, :3], a[n_filters:n_filters + 2, :3] = b2, a2
-    b[-1], a[-1] = b3[0], a3[0]
+    b[n_filters + 2, :4], a[n_filters + 2, :4] = b3[0], a3[0]
+    b[-6:], a[-6:] = b4, a4
     n_rows = batch * b.shape[0]
     src = (np.arange(n_rows) // b.shape[0]) * n_ch + rng.integers(0, n_ch, n_rows)
     keep = rng.random(b.shape[0]) < 0.5
+    keep[-6:-2] = True  # one quad of Re rows (batch 1), then mixed quads
     gain = rng.uniform(0.5, 2, b.shape[0])
     x = rng.standard_normal((batch * n_ch, 300))
     planned = np.empty((n_rows, 300))

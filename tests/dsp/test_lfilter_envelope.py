@@ -245,3 +245,45 @@ def test_bad_prefilter_is_rejected(prefilter, error, match):
         lfilter_envelope(torch.randn(1, 2, 10, dtype=torch.float64), b, a,
                          torch.tensor([0, 1, 1]), torch.zeros(3, dtype=torch.bool),
                          prefilter=prefilter)
+
+
+@pytest.mark.parametrize("order", [1, 2, 4])
+@pytest.mark.parametrize("n_sources", [1, 3])
+def test_real_rows_adjoint_equals_composition(order, n_sources):
+    """Rows that all read out ``Re`` (a linear map: the adjoint recomputes nothing and
+    runs per row, then adds into the sources), many rows per source, as a gammatone
+    bank on one signal; more rows than one chunk of the per-row buffer."""
+    import torch_amt.dsp.iir.autograd as ag
+
+    rng = np.random.default_rng(order)
+    n_rows, n_t = 9, 50
+    a = np.concatenate([np.ones((n_rows, 1)), 0.2 * rng.standard_normal((n_rows, order))], 1)
+    a = torch.from_numpy(a.astype(complex) * np.exp(0.3j * np.arange(order + 1)))
+    b = torch.from_numpy(rng.standard_normal((n_rows, order + 1)) * (1 - 0.5j))
+    index = torch.from_numpy(rng.integers(0, n_sources, n_rows))
+    keep = torch.ones(n_rows, dtype=torch.bool)
+    gain = torch.from_numpy(rng.uniform(0.5, 2.0, n_rows))
+    x = torch.randn(2, n_sources, n_t, dtype=torch.float64, requires_grad=True,
+                    generator=torch.Generator().manual_seed(order))
+    w = torch.randn(2, n_rows, n_t, dtype=torch.float64,
+                    generator=torch.Generator().manual_seed(1))
+    calls = []
+    original = ag._linear_envelope_backward
+
+    def spy(*args):
+        calls.append(args[0].shape)
+        return original(*args)
+
+    ag._linear_envelope_backward = spy
+    try:
+        ag.ROW_ADJOINT_BYTES, saved = 4 * n_t * 8, ag.ROW_ADJOINT_BYTES  # chunks of 4 rows
+        got, = torch.autograd.grad((lfilter_envelope(x, b, a, index, keep, 1.0, gain) * w)
+                                   .sum(), x)
+    finally:
+        ag._linear_envelope_backward = original
+        ag.ROW_ADJOINT_BYTES = saved
+    assert calls, "the Re-only adjoint was not used"
+    ref, = torch.autograd.grad((_composition(x, b, a, index, keep, 1.0, gain) * w).sum(), x)
+    np.testing.assert_allclose(got.numpy(), ref.numpy(), rtol=1e-12, atol=1e-13)
+    assert torch.autograd.gradcheck(
+        lambda x: lfilter_envelope(x, b, a, index, keep, 1.0, gain), (x,))

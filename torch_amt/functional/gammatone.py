@@ -29,7 +29,7 @@ from torch_amt import _checks
 from torch_amt.dsp import libm
 from torch_amt.dsp.design import poly, roots
 from torch_amt.dsp.iir import get_backend
-from torch_amt.dsp.streaming import lfilter
+from torch_amt.dsp.streaming import lfilter, lfilter_envelope
 from torch_amt.scales import audfiltbw, centre_frequencies
 
 __all__ = [
@@ -252,9 +252,29 @@ def filter_channels(y: torch.Tensor, design: GammatoneDesign,
     if cascade:
         for k in range(design.section_a.shape[-2]):
             y = lfilter(y, design.section_b[:, k], design.section_a[:, k])
+    elif design.complex_output and _fused_readout(y, design):
+        # 2·Re(y) in one pass (lfilter_envelope with gain 2): the broadcast channel axis
+        # is read in place, and neither the complex output nor its gradient is stored
+        n_filters = design.b.shape[0]
+        index = (torch.zeros(n_filters, dtype=torch.long) if y.shape[-2] == 1
+                 else torch.arange(n_filters))
+        return lfilter_envelope(y, design.b, design.a, index,
+                                torch.ones(n_filters, dtype=torch.bool), 1.0,
+                                torch.full((n_filters,), 2.0, dtype=torch.float64),
+                                dtype=y.dtype)
     else:
         y = lfilter(y, design.b, design.a)
     return 2 * y.real if design.complex_output else y
+
+
+def _fused_readout(y: torch.Tensor, design: GammatoneDesign) -> bool:
+    """Whether the direct form's ``2·Re`` readout runs fused: a real signal on the CPU
+    kernel, coefficients without a gradient (learnable filters keep :func:`lfilter`,
+    whose coefficient adjoint is parallel over the channels), and ``(..., 1 or F, T)``."""
+    coefficients_grad = torch.is_grad_enabled() and (design.b.requires_grad
+                                                     or design.a.requires_grad)
+    return (not y.is_complex() and direct_form_ok(y) and not coefficients_grad
+            and y.ndim >= 2 and y.shape[-2] in (1, design.b.shape[0]))
 
 
 DIRECT_FORM_MARGIN = 5e-4

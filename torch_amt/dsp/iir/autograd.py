@@ -27,6 +27,7 @@ from torch_amt.dsp.iir.numba_adjoints import (
     _nb_backward_envelope,
     _nb_backward_envelope_quads,
     _nb_backward_quads,
+    _nb_rows_into_sources,
 )
 from torch_amt.dsp.iir.numba_kernels import _nb_forward, _nb_forward_envelope
 from torch_amt.dsp.iir.torch_kernels import _torch_backward, reversed_adjoint, torch_forward
@@ -345,6 +346,9 @@ def _envelope_group_backward(g, x, src, b, a, keep_real, factor, gain, need_b, n
     ``scratch``: the threads' buffers of the two kernels (:func:`_envelope_scratch`)."""
     n_rows = src.size
     coefficients = (b.shape[0], b, a, keep_real, factor, gain)
+    if not (need_b or need_a) and keep_real.all() and b.shape[1] - 1 in (1, 2, 4):
+        _linear_envelope_backward(g, src, b, a, gain, gx)
+        return
     if not (need_b or need_a):
         # first-order rows four at a time, the others row by row
         quads, qstarts, rows, starts = _envelope_backward_plan(b, a, src, x.shape[0])
@@ -367,6 +371,35 @@ def _envelope_group_backward(g, x, src, b, a, keep_real, factor, gain, need_b, n
         gb += rb.reshape(reps, *b.shape).sum(0)
     if need_a:
         ga += ra.reshape(reps, *a.shape).sum(0)
+
+
+ROW_ADJOINT_BYTES = 2**24
+"""Most bytes of the per-row input gradients :func:`_linear_envelope_backward` holds at
+once (16 MiB, below the C allocator's 32-MiB ``mmap`` threshold: one buffer, reused)."""
+
+
+def _linear_envelope_backward(g, src, b, a, gain, gx) -> None:
+    """The envelope adjoint of rows that all read out ``Re`` (a linear map of ``x``, as
+    the gammatone bank's ``2·Re``), with no coefficient gradient: nothing of the forward
+    is recomputed. Each row's input gradient is the adjoint of :class:`_LFilterRows`
+    (the four-row interleaved kernel, parallel over rows: a bank of many filters on one
+    source keeps every thread busy), ``Re`` of it times the row's gain is then added
+    into ``gx`` at its source. Rows in chunks of at most :data:`ROW_ADJOINT_BYTES`."""
+    n_rows, n_t = g.shape
+    n_filters = b.shape[0]
+    step = max(4, ROW_ADJOINT_BYTES // max(n_t * g.itemsize, 1) // 4 * 4)
+    part = np.empty((min(step, n_rows), n_t), dtype=g.dtype)
+    unused = np.empty((1, 1), dtype=b.dtype)
+    for lo in range(0, n_rows, step):
+        hi = min(lo + step, n_rows)
+        filters = np.arange(lo, hi) % n_filters
+        run_kernel("iir.envelope_backward", _nb_backward_quads, g[lo:hi], b[filters],
+                   a[filters], True, unused, part[:hi - lo])
+        rows = np.argsort(src[lo:hi], kind="stable").astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(np.bincount(src[lo:hi],
+                                                            minlength=gx.shape[0]))])
+        run_kernel("iir.envelope_backward", _nb_rows_into_sources, part, rows,
+                   starts.astype(np.int64), np.ascontiguousarray(gain[filters]), gx)
 
 
 def _envelope_graph_backward(ctx, g, x, b, a, src, keep_real, gain) -> tuple:

@@ -225,6 +225,24 @@ def _nb_backward_envelope(g, x, rows, starts, n_filters, b, a, keep_real, factor
                  scratch=_envelope_scratch(1, x.shape[1], b) if scratch is None else scratch)
 
 
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_rows_into_sources(lo, hi, part, rows, starts, weight, gx):  # pragma: no cover
+    """``gx[s] += weight[r]·part[r]`` for the rows ``rows[starts[s]:starts[s+1]]`` of
+    each source ``s`` (in that order), parallel over the sources (each owns ``gx[s]``)."""
+    n_t = part.shape[1]
+    for s in numba.prange(lo, hi):
+        for i in range(starts[s], starts[s + 1]):
+            r = rows[i]
+            w = weight[r]
+            for t in range(n_t):
+                gx[s, t] += w * part[r, t]
+
+
+def _nb_rows_into_sources(part, rows, starts, weight, gx):
+    """:func:`_k_rows_into_sources` over the sources of ``gx``, spread over threads."""
+    parallel_for(_k_rows_into_sources, gx.shape[0], part, rows, starts, weight, gx)
+
+
 @numba.njit(cache=True, inline="always")
 def _adjoint2(u1, u2, gt, zero, a1, a2, b0, b1, b2):  # pragma: no cover - compiled
     """One reverse step of the input adjoint of a (conjugated) second-order section, in

@@ -219,6 +219,55 @@ def _k_envelope_quads2(lo, hi, x, src, b, a, keep_real, factor, gain, y, quads):
             y[r3, t] = _readout(y3 * g3, k3, factor)
 
 
+@numba.njit(cache=True, inline="always")
+def _step4_row(z0, z1, z2, z3, xt, b, a, c):  # pragma: no cover - compiled
+    """:func:`_step4` with the coefficients of filter ``c`` read from ``b, a``."""
+    return _step4(z0, z1, z2, z3, xt, b[c, 0], b[c, 1], b[c, 2], b[c, 3], b[c, 4], a[c, 1],
+                  a[c, 2], a[c, 3], a[c, 4])
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _k_envelope_quads4(lo, hi, x, src, b, a, keep_real, factor, gain, y, quads):  # pragma: no cover
+    """Rows ``quads (G, 4)`` of true order 4, four interleaved per time loop, with the
+    states in registers and the coefficients read per step as in the fourth-order
+    branch of :func:`_k_forward_quads` (they do not fit in registers): the all-pole
+    gammatone bank's ``2·Re`` readout. A quad of four ``Re`` rows has a time loop
+    without the readout's branch (measured 1.5x faster than with it) that scales the
+    real part alone (``Re(w)·g``: ``Re(w·g)`` for every finite ``w``, and exactly the
+    composition ``g·Re(lfilter(...))``)."""
+    n_t = y.shape[1]
+    n_filters = b.shape[0]
+    for q in numba.prange(lo, hi):
+        r0, r1, r2, r3 = quads[q, 0], quads[q, 1], quads[q, 2], quads[q, 3]
+        c0, c1, c2, c3 = r0 % n_filters, r1 % n_filters, r2 % n_filters, r3 % n_filters
+        s0, s1, s2, s3 = src[r0], src[r1], src[r2], src[r3]
+        g0, g1, g2, g3 = gain[c0], gain[c1], gain[c2], gain[c3]
+        k0, k1, k2, k3 = keep_real[c0], keep_real[c1], keep_real[c2], keep_real[c3]
+        p0 = b[c0, 0] * 0
+        p1, p2, p3, t0, t1, t2, t3 = p0, p0, p0, p0, p0, p0, p0
+        u0, u1, u2, u3, v0, v1, v2, v3 = p0, p0, p0, p0, p0, p0, p0, p0
+        if k0 and k1 and k2 and k3:
+            for t in range(n_t):
+                w0, p0, p1, p2, p3 = _step4_row(p0, p1, p2, p3, x[s0, t], b, a, c0)
+                w1, t0, t1, t2, t3 = _step4_row(t0, t1, t2, t3, x[s1, t], b, a, c1)
+                w2, u0, u1, u2, u3 = _step4_row(u0, u1, u2, u3, x[s2, t], b, a, c2)
+                w3, v0, v1, v2, v3 = _step4_row(v0, v1, v2, v3, x[s3, t], b, a, c3)
+                y[r0, t] = w0.real * g0
+                y[r1, t] = w1.real * g1
+                y[r2, t] = w2.real * g2
+                y[r3, t] = w3.real * g3
+            continue
+        for t in range(n_t):
+            w0, p0, p1, p2, p3 = _step4_row(p0, p1, p2, p3, x[s0, t], b, a, c0)
+            w1, t0, t1, t2, t3 = _step4_row(t0, t1, t2, t3, x[s1, t], b, a, c1)
+            w2, u0, u1, u2, u3 = _step4_row(u0, u1, u2, u3, x[s2, t], b, a, c2)
+            w3, v0, v1, v2, v3 = _step4_row(v0, v1, v2, v3, x[s3, t], b, a, c3)
+            y[r0, t] = _readout(w0 * g0, k0, factor)
+            y[r1, t] = _readout(w1 * g1, k1, factor)
+            y[r2, t] = _readout(w2 * g2, k2, factor)
+            y[r3, t] = _readout(w3 * g3, k3, factor)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _k_envelope_rows(lo, hi, x, src, b, a, keep_real, factor, gain, y, rows):  # pragma: no cover
     """Rows ``rows`` one by one (any order)."""
@@ -274,17 +323,17 @@ def _nb_forward_envelope(x, src, b, a, keep_real, factor, gain, y):
     to a common order) run at their true order with the state in registers: the
     skipped terms are exact zeros, so every value is unchanged.
 
-    The rows come in a plan made by :func:`_envelope_plan`: ``quads1`` / ``quads2``
-    (G, 4) hold rows of true order 1 / 2 that are run four at a time (four independent
-    recursions interleaved in one time loop, which hides the latency of each one's
-    dependency chain: about 1.5-2x the throughput; every row's arithmetic is unchanged),
-    ``singles`` the remaining rows, run one by one."""
+    The rows come in a plan made by :func:`_envelope_plan`: ``quads1`` / ``quads2`` /
+    ``quads4`` (G, 4) hold rows of true order 1 / 2 / 4 that are run four at a time
+    (four independent recursions interleaved in one time loop, which hides the latency
+    of each one's dependency chain: about 1.5-2x the throughput; every row's arithmetic
+    is unchanged), ``singles`` the remaining rows, run one by one."""
     args = (x, src, b, a, keep_real, factor, gain, y)
-    quads1, quads2, singles = _envelope_plan(b, a, y.shape[0])
-    if quads1.size:
-        parallel_for(_k_envelope_quads1, quads1.shape[0], *args, quads1)
-    if quads2.size:
-        parallel_for(_k_envelope_quads2, quads2.shape[0], *args, quads2)
+    quads1, quads2, quads4, singles = _envelope_plan(b, a, y.shape[0])
+    for kernel, quads in ((_k_envelope_quads1, quads1), (_k_envelope_quads2, quads2),
+                          (_k_envelope_quads4, quads4)):
+        if quads.size:
+            parallel_for(kernel, quads.shape[0], *args, quads)
     if singles.size:
         _nb_envelope_rows(*args, singles)
 
@@ -302,14 +351,15 @@ def _true_orders(b: np.ndarray, a: np.ndarray) -> np.ndarray:
 def _envelope_plan(b: np.ndarray, a: np.ndarray, n_rows: int):
     """Rows of :func:`_nb_forward_envelope` grouped by their filter's true order.
 
-    Returns ``quads1, quads2`` (G, 4) int64 (rows of order 1 / 2, four per group; a
-    last incomplete group repeats its last row, which the same thread then computes
-    twice with the same values) and ``singles`` (rows of higher order)."""
+    Returns ``quads1, quads2, quads4`` (G, 4) int64 (rows of order 1 / 2 / 4, four per
+    group; a last incomplete group repeats its last row, which the same thread then
+    computes twice with the same values) and ``singles`` (rows of order 3 or above 4)."""
     row_order = _true_orders(b, a)[np.arange(n_rows) % b.shape[0]]
     quads = []
-    for k in (1, 2):
+    for k in (1, 2, 4):
         rows = np.flatnonzero(row_order == k)
         if rows.size % 4:
             rows = np.concatenate([rows, np.full(4 - rows.size % 4, rows[-1])])
         quads.append(rows.reshape(-1, 4).astype(np.int64))
-    return quads[0], quads[1], np.flatnonzero(row_order > 2).astype(np.int64)
+    singles = np.flatnonzero((row_order == 3) | (row_order > 4)).astype(np.int64)
+    return quads[0], quads[1], quads[2], singles
