@@ -49,7 +49,7 @@ import torch
 from torch_amt.dsp import fft as _fft
 from torch_amt.dsp import iir as _iir
 from torch_amt.dsp.adaptloop import adaptloop_recurrence as _adaptloop_kernel
-from torch_amt.dsp.iir.api import _check_split
+from torch_amt.dsp.iir.api import _check_split, _coefficient_dtype
 
 __all__ = ["ENVELOPE_ROWS", "NotStreamableError", "StreamState", "adaptloop_recurrence",
            "concat_time", "fftconvolve", "lfilter", "lfilter_envelope", "stream_call"]
@@ -289,7 +289,7 @@ def lfilter_envelope(x: torch.Tensor, b: torch.Tensor, a: torch.Tensor, index: t
     dtype = x.dtype if dtype is None else dtype
     if prefilter is not None:
         # the bank reads its input in double precision when its coefficients are double
-        double = any(t.dtype in (torch.float64, torch.complex128) for t in (x, b, a))
+        double = _coefficient_dtype(x, b, a) in (torch.float64, torch.complex128)
         x = lfilter(x.to(torch.float64) if double else x, *prefilter)
     if split is not None:
         pieces = _check_split(split, index.numel())

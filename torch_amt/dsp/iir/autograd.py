@@ -282,11 +282,11 @@ def _group_source(x: np.ndarray, srcs: np.ndarray, pre) -> tuple:
         return x, src, None
     pb, pa, dtype = pre
     used, local = np.unique(src, return_inverse=True)
-    rows = np.ascontiguousarray(x[used])
-    xp = np.empty(rows.shape, dtype=dtype)
-    zi = np.zeros((used.size, pb.shape[1] - 1), dtype=np.float64)
-    run_kernel("iir.forward", _nb_forward, rows, np.repeat(pb, used.size, 0),
-               np.repeat(pa, used.size, 0), zi, xp)
+    # the rows in the prefilter's output dtype (exact): _LFilterRows' kernel call on them
+    rows = torch.from_numpy(x[used].astype(dtype, copy=False))
+    n = used.size
+    xp = _numba_forward(rows, torch.from_numpy(pb).expand(n, -1),
+                        torch.from_numpy(pa).expand(n, -1), None).numpy()
     return xp, local.astype(np.int64).reshape(-1), used
 
 
@@ -303,17 +303,13 @@ def _groups_disjoint(srcs: np.ndarray, groups: list[list[int]]) -> bool:
 def _rows_input_adjoint(g: np.ndarray, b: np.ndarray, a: np.ndarray) -> np.ndarray:
     """``dL/dx`` of one real filter ``b, a (1, m+1)`` (``a[0, 0] == 1``, zero initial
     state) run on every row, for the output gradient ``g (N, T)`` (float64): the input
-    adjoint of :class:`_LFilterRows`, by the same kernels."""
-    n_rows = g.shape[0]
-    b, a = np.repeat(b, n_rows, 0), np.repeat(a, n_rows, 0)
-    gx = np.empty_like(g)
-    unused = np.empty((1, 1), dtype=g.dtype)
-    if b.shape[1] - 1 in (1, 2, 4):
-        run_kernel("iir.backward", _nb_backward_quads, g, b, a, False, gx, unused)
-    else:
-        run_kernel("iir.backward", _nb_backward, g, g, g, b, a, True, False, False, False,
-                   False, gx, unused, unused, unused, unused)
-    return gx
+    adjoint of :class:`_LFilterRows` (:func:`_numba_backward`, which reads the signal and
+    output only for coefficient gradients: ``g`` stands in for them)."""
+    gt = torch.from_numpy(g)
+    n = g.shape[0]
+    return _numba_backward(gt, gt, gt, torch.from_numpy(b).expand(n, -1),
+                           torch.from_numpy(a).expand(n, -1), [True, False, False, False]
+                           )[0].numpy()
 
 
 def _group_gradient(grads, group: list[int], reps: int, n_t: int,

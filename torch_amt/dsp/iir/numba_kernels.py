@@ -55,6 +55,13 @@ def _step4(z0, z1, z2, z3, xt, b0, b1, b2, b3, b4, a1, a2, a3, a4):  # pragma: n
             z3 - a3 * yt + _scale(b3, xt), _scale(b4, xt) - a4 * yt)
 
 
+@numba.njit(cache=True, inline="always")
+def _step4_row(z0, z1, z2, z3, xt, b, a, c):  # pragma: no cover - compiled
+    """:func:`_step4` with the coefficients of filter ``c`` read from ``b, a``."""
+    return _step4(z0, z1, z2, z3, xt, b[c, 0], b[c, 1], b[c, 2], b[c, 3], b[c, 4], a[c, 1],
+                  a[c, 2], a[c, 3], a[c, 4])
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _k_forward_rows(lo, hi, x, b, a, zi, y):  # pragma: no cover - compiled
     """Rows of ``x (N, T)`` through TDF-II filters ``b, a (N, n+1)`` (a[:, 0] == 1), one
@@ -126,18 +133,10 @@ def _k_forward_quads(lo, hi, x, b, a, zi, y):  # pragma: no cover - compiled
             u0, u1, u2, u3 = zi[r2, 0], zi[r2, 1], zi[r2, 2], zi[r2, 3]
             v0, v1, v2, v3 = zi[r3, 0], zi[r3, 1], zi[r3, 2], zi[r3, 3]
             for t in range(n_t):
-                y[r0, t], s0, s1, s2, s3 = _step4(
-                    s0, s1, s2, s3, x[r0, t], b[r0, 0], b[r0, 1], b[r0, 2], b[r0, 3], b[r0, 4],
-                    a[r0, 1], a[r0, 2], a[r0, 3], a[r0, 4])
-                y[r1, t], t0, t1, t2, t3 = _step4(
-                    t0, t1, t2, t3, x[r1, t], b[r1, 0], b[r1, 1], b[r1, 2], b[r1, 3], b[r1, 4],
-                    a[r1, 1], a[r1, 2], a[r1, 3], a[r1, 4])
-                y[r2, t], u0, u1, u2, u3 = _step4(
-                    u0, u1, u2, u3, x[r2, t], b[r2, 0], b[r2, 1], b[r2, 2], b[r2, 3], b[r2, 4],
-                    a[r2, 1], a[r2, 2], a[r2, 3], a[r2, 4])
-                y[r3, t], v0, v1, v2, v3 = _step4(
-                    v0, v1, v2, v3, x[r3, t], b[r3, 0], b[r3, 1], b[r3, 2], b[r3, 3], b[r3, 4],
-                    a[r3, 1], a[r3, 2], a[r3, 3], a[r3, 4])
+                y[r0, t], s0, s1, s2, s3 = _step4_row(s0, s1, s2, s3, x[r0, t], b, a, r0)
+                y[r1, t], t0, t1, t2, t3 = _step4_row(t0, t1, t2, t3, x[r1, t], b, a, r1)
+                y[r2, t], u0, u1, u2, u3 = _step4_row(u0, u1, u2, u3, x[r2, t], b, a, r2)
+                y[r3, t], v0, v1, v2, v3 = _step4_row(v0, v1, v2, v3, x[r3, t], b, a, r3)
 
 
 def _nb_forward_quads(x, b, a, zi, y):
@@ -217,13 +216,6 @@ def _k_envelope_quads2(lo, hi, x, src, b, a, keep_real, factor, gain, y, quads):
             y[r1, t] = _readout(y1 * g1, k1, factor)
             y[r2, t] = _readout(y2 * g2, k2, factor)
             y[r3, t] = _readout(y3 * g3, k3, factor)
-
-
-@numba.njit(cache=True, inline="always")
-def _step4_row(z0, z1, z2, z3, xt, b, a, c):  # pragma: no cover - compiled
-    """:func:`_step4` with the coefficients of filter ``c`` read from ``b, a``."""
-    return _step4(z0, z1, z2, z3, xt, b[c, 0], b[c, 1], b[c, 2], b[c, 3], b[c, 4], a[c, 1],
-                  a[c, 2], a[c, 3], a[c, 4])
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
